@@ -1,0 +1,90 @@
+//! Stack and TCP tunables. Defaults follow Linux where Linux has a default.
+
+use crate::time::{MILLIS, SECONDS};
+use std::net::Ipv4Addr;
+
+/// Per-stack configuration.
+#[derive(Debug, Clone)]
+pub struct StackConfig {
+    /// Our IPv4 address on the link.
+    pub address: Ipv4Addr,
+    /// Prefix length of our subnet (e.g. 24). Packets for other addresses
+    /// are dropped and counted.
+    pub prefix_len: u8,
+    /// Link MTU in bytes (IP packet size). The TCP MSS is clamped to it.
+    pub mtu: u16,
+    /// Seed for ISNs, ephemeral ports and hash keys. Production passes a
+    /// real random seed; tests pass a fixed one for determinism.
+    pub seed: u64,
+    /// Default TTL of packets we originate.
+    pub ttl: u8,
+    /// TCP tunables.
+    pub tcp: TcpConfig,
+}
+
+impl StackConfig {
+    /// A configuration for `address/prefix_len` with every other field at its default.
+    pub fn new(address: Ipv4Addr, prefix_len: u8) -> Self {
+        StackConfig {
+            address,
+            prefix_len,
+            mtu: 1500,
+            seed: 0,
+            ttl: 64,
+            tcp: TcpConfig::default(),
+        }
+    }
+}
+
+/// TCP tunables (the ones the literature names; more arrive with later issues).
+#[derive(Debug, Clone)]
+pub struct TcpConfig {
+    /// Maximum segment lifetime in microseconds; TIME_WAIT lasts 2×MSL.
+    /// Linux's TIME_WAIT is a fixed 60 s, i.e. MSL = 30 s.
+    pub msl: u64,
+    /// Data retransmissions before giving up with ETIMEDOUT (Linux tcp_retries2 = 15).
+    pub max_retries: u32,
+    /// SYN retransmissions before a connect() fails (Linux tcp_syn_retries = 6).
+    pub syn_retries: u32,
+    /// SYN-ACK retransmissions for a half-open entry (Linux tcp_synack_retries = 5).
+    pub synack_retries: u32,
+    /// Initial RTO before any RTT sample (RFC 6298: 1 s).
+    pub rto_initial: u64,
+    /// Lower bound on the RTO (Linux: 200 ms).
+    pub rto_min: u64,
+    /// Upper bound on the RTO (Linux: 120 s).
+    pub rto_max: u64,
+    /// Send buffer size per connection, in bytes.
+    pub send_buffer: usize,
+    /// Receive buffer size per connection, in bytes; the advertised window
+    /// is the free part of it.
+    pub recv_buffer: usize,
+    /// Stack-wide bound on half-open (SYN_RECEIVED) entries per listener.
+    pub syn_backlog: usize,
+    /// Stack-wide bound on connections (all states, listeners excluded).
+    pub max_connections: usize,
+    /// First ephemeral port (inclusive). Linux: 32768.
+    pub ephemeral_first: u16,
+    /// Last ephemeral port (inclusive). Linux: 60999.
+    pub ephemeral_last: u16,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        TcpConfig {
+            msl: 30 * SECONDS,
+            max_retries: 15,
+            syn_retries: 6,
+            synack_retries: 5,
+            rto_initial: SECONDS,
+            rto_min: 200 * MILLIS,
+            rto_max: 120 * SECONDS,
+            send_buffer: 256 * 1024,
+            recv_buffer: 256 * 1024,
+            syn_backlog: 256,
+            max_connections: 1 << 20,
+            ephemeral_first: 32768,
+            ephemeral_last: 60999,
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! tunstack-core: a sans-IO TCP/IP engine.
+//!
+//! The engine never reads a clock, never sleeps and never touches a file
+//! descriptor. Time comes in as [`Instant`] (microseconds on any monotonic
+//! scale the caller chooses), packets come in through [`Stack::receive`],
+//! packets go out through [`Stack::transmit`], and what happened is reported
+//! through [`Stack::poll_event`]. That is what lets every test run on virtual
+//! time and lets the runtime crate drive it from one thread.
+
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod stack;
+pub mod stats;
+pub mod tcp;
+pub mod time;
+
+pub use config::{StackConfig, TcpConfig};
+pub use error::Error;
+pub use event::Event;
+pub use stack::{ListenerQueues, NetstatEntry, SocketId, Stack, TcpInfo};
+pub use stats::Stats;
+pub use tcp::state::State;
+pub use time::Instant;

@@ -1,0 +1,38 @@
+//! Stack-wide counters, modelled on `nstat` / `netstat -s`.
+
+/// Counters since the stack was created. Every dropped packet increments
+/// exactly one `*_drop_*` counter naming why it was dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub ip_in_receives: u64,
+    pub ip_out_requests: u64,
+    pub ip_in_hdr_errors: u64,
+    pub ip_in_csum_errors: u64,
+    pub ip_in_addr_errors: u64,
+    pub ip_in_unknown_protos: u64,
+    pub ip_in_fragments_dropped: u64,
+    pub ip_in_truncated: u64,
+    pub icmp_in_echos: u64,
+    pub icmp_out_echo_reps: u64,
+    pub icmp_in_errors: u64,
+    pub tcp_active_opens: u64,
+    pub tcp_passive_opens: u64,
+    pub tcp_attempt_fails: u64,
+    pub tcp_estab_resets: u64,
+    pub tcp_in_segs: u64,
+    pub tcp_out_segs: u64,
+    pub tcp_retrans_segs: u64,
+    pub tcp_in_errs: u64,
+    pub tcp_in_csum_errors: u64,
+    pub tcp_out_rsts: u64,
+    pub tcp_in_rsts: u64,
+    pub tcp_timeouts: u64,
+    pub tcp_syn_queue_drops: u64,
+    pub tcp_accept_queue_drops: u64,
+    pub tcp_ofo_queued: u64,
+    pub tcp_dup_segs: u64,
+    pub udp_in_datagrams: u64,
+    pub udp_out_datagrams: u64,
+    pub udp_no_ports: u64,
+    pub udp_in_errors: u64,
+}

@@ -1,0 +1,3 @@
+//! TCP per RFC 9293. One file per mechanism; see DESIGN.md for the map.
+
+pub mod state;

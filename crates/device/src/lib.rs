@@ -1,0 +1,37 @@
+//! Devices carry raw IP packets (no link header) between a stack and the
+//! world. CONTRACT: the `Device` trait is what crates/runtime drives; the
+//! runtime polls `readiness_fd()` with epoll and calls `recv` until it
+//! returns `Ok(None)`.
+
+use std::io;
+use std::os::fd::RawFd;
+
+/// Microseconds on the runtime's monotonic clock (same scale as
+/// `tunstack_core::Instant`; the device crate does not depend on core).
+pub type Instant = u64;
+
+/// A packet device.
+pub trait Device: Send {
+    /// Read one packet into `buf` without blocking. `Ok(Some(n))` = a packet
+    /// of n bytes (truncated packets larger than `buf` are dropped, never
+    /// returned partially); `Ok(None)` = nothing more right now.
+    fn recv(&mut self, now: Instant, buf: &mut [u8]) -> io::Result<Option<usize>>;
+
+    /// Send one packet. Never blocks: a full device queue drops the packet
+    /// (TCP recovers), counted in the device's statistics.
+    fn send(&mut self, now: Instant, packet: &[u8]) -> io::Result<()>;
+
+    /// A file descriptor that becomes readable (level-triggered) when `recv`
+    /// may return a packet. For in-memory devices this is an eventfd.
+    fn readiness_fd(&self) -> RawFd;
+
+    /// The earliest instant at which `recv` may yield a packet that is held
+    /// back now (delay/jitter/rate-limit queues), if any.
+    fn poll_at(&self) -> Option<Instant>;
+
+    /// The MTU (maximum IP packet size) of the link.
+    fn mtu(&self) -> usize;
+
+    /// A human-readable name ("tun0", "memory:a").
+    fn name(&self) -> String;
+}

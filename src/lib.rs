@@ -1,0 +1,1 @@
+//! The napi binding: conversions between JS and the runtime crate, nothing else.

@@ -1,0 +1,211 @@
+/**
+ * CONTRACT between the napi addon (src/, Rust) and the TypeScript layer.
+ * The addon's generated `index.d.ts` must be structurally compatible with
+ * these interfaces; the TS layer only ever talks to the addon through them.
+ *
+ * Socket ids are JS numbers (the engine keeps them below 2^53).
+ * Every method that fails throws an Error whose `code` is a Node.js error
+ * code (ECONNREFUSED, EADDRINUSE, EINVAL, EPERM, ...).
+ * @internal
+ * @module
+ */
+
+/** Impairments applied to packets a device receives (seeded, reproducible). @internal */
+export interface NativeImpairment {
+  /** Probability 0..1 that a packet is dropped. */
+  loss?: number;
+  /** Probability 0..1 that a packet is delivered twice. */
+  duplicate?: number;
+  /** Probability 0..1 that a packet is held back behind later ones. */
+  reorder?: number;
+  /** Probability 0..1 that one byte of a packet is flipped. */
+  corrupt?: number;
+  /** One-way delay in milliseconds. */
+  delayMs?: number;
+  /** Uniform jitter added to the delay, in milliseconds. */
+  jitterMs?: number;
+  /** Rate limit in bits per second (0 or absent = unlimited). */
+  rateBps?: number;
+  /** PRNG seed. */
+  seed?: number;
+}
+
+/** @internal */
+export interface NativeTunOptions {
+  /** Interface name; absent = kernel picks tunN. */
+  name?: string;
+  /** Give the kernel side this address ("10.7.0.1/24") and bring the link up. */
+  hostAddress?: string;
+  mtu?: number;
+}
+
+/** A device not yet owned by a stack. Opening a stack consumes it. @internal */
+export interface NativeDevice {
+  /** Device name, e.g. "tun0" or "memory:a". */
+  readonly name: string;
+  /** Wrap this device with an impairment on the packets it receives. */
+  impair(options: NativeImpairment): void;
+}
+
+/** @internal */
+export interface NativeTcpOptions {
+  mslMs?: number;
+  maxRetries?: number;
+  synRetries?: number;
+  synackRetries?: number;
+  rtoInitialMs?: number;
+  rtoMinMs?: number;
+  rtoMaxMs?: number;
+  sendBuffer?: number;
+  recvBuffer?: number;
+  synBacklog?: number;
+  maxConnections?: number;
+  ephemeralFirst?: number;
+  ephemeralLast?: number;
+}
+
+/** @internal */
+export interface NativeStackOptions {
+  /** Our address with prefix, "10.7.0.2/24". */
+  address: string;
+  mtu?: number;
+  /** Seed for ISNs/ports; absent = random. */
+  seed?: number;
+  /** Emit one 'segment' event per packet in and out (for demos/tracing). */
+  trace?: boolean;
+  tcp?: NativeTcpOptions;
+}
+
+/**
+ * One event of a batch. `type` decides which other fields are set:
+ * - 'acceptable' {id: listener}: call tcpAccept until null.
+ * - 'connected' {id}
+ * - 'data' {id, data}: bytes read from the connection (only while reading is on).
+ * - 'end' {id}: the peer's FIN, after all data (sent once).
+ * - 'writable' {id}: send-buffer space freed; retry pending writes.
+ * - 'flushed' {id}: all written bytes (and FIN) acknowledged.
+ * - 'closed' {id, error?}: connection over; error is a Node code or absent.
+ * - 'state' {id, from, to}: TCP state change.
+ * - 'retransmit' {id, seq, len, attempt, rtoMs}
+ * - 'segment' {dir, text, src, dst, flags, seq, ack, window, len}: trace only.
+ * - 'udp' {id, data, address, port}: one datagram.
+ * @internal
+ */
+export interface NativeEvent {
+  type: string;
+  id?: number;
+  data?: Buffer;
+  error?: string;
+  from?: string;
+  to?: string;
+  seq?: number;
+  ack?: number;
+  len?: number;
+  attempt?: number;
+  rtoMs?: number;
+  dir?: string;
+  text?: string;
+  src?: string;
+  dst?: string;
+  flags?: string;
+  window?: number;
+  address?: string;
+  port?: number;
+}
+
+/** @internal */
+export interface NativeAddress {
+  address: string;
+  port: number;
+}
+
+/** @internal */
+export interface NativeTcpInfo {
+  state: string;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  rttMs: number;
+  rttvarMs: number;
+  rtoMs: number;
+  mss: number;
+  cwnd: number;
+  ssthresh: number;
+  sndWnd: number;
+  rcvWnd: number;
+  bytesInFlight: number;
+  backoff: number;
+  retransmits: number;
+  bytesAcked: number;
+  bytesReceived: number;
+  bytesSent: number;
+  sendQueue: number;
+  recvQueue: number;
+}
+
+/** @internal */
+export interface NativeQueues {
+  synReceived: number;
+  synBacklog: number;
+  acceptQueue: number;
+  backlog: number;
+  synDrops: number;
+  acceptDrops: number;
+  cookiesSent: number;
+}
+
+/** @internal */
+export interface NativeNetstatEntry {
+  proto: string;
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  state: string;
+  recvQ: number;
+  sendQ: number;
+}
+
+/** A running stack: one Rust thread driving the engine over a device. @internal */
+export interface NativeStack {
+  tcpListen(host: string, port: number, backlog: number): number;
+  tcpAccept(listener: number): number | null;
+  tcpConnect(host: string, port: number, localPort?: number | null): number;
+  /** Copy as much of `data` as fits into the send buffer; returns bytes taken. */
+  tcpWrite(id: number, data: Buffer): number;
+  /** Read credit: while false the runtime leaves data in the engine, so the window closes. */
+  tcpSetReading(id: number, reading: boolean): void;
+  tcpShutdown(id: number): void;
+  tcpAbort(id: number): void;
+  tcpRelease(id: number): void;
+  tcpSetNoDelay(id: number, noDelay: boolean): void;
+  tcpSetKeepAlive(id: number, enable: boolean, idleMs: number): void;
+  tcpInfo(id: number): NativeTcpInfo | null;
+  localAddress(id: number): NativeAddress | null;
+  listenerQueues(id: number): NativeQueues | null;
+  netstat(): NativeNetstatEntry[];
+  /** Counters of the engine (Stats fields in camelCase) and of the device. */
+  stats(): Record<string, number>;
+  udpBind(host: string, port: number): number;
+  udpSend(id: number, host: string, port: number, data: Buffer): void;
+  udpRelease(id: number): void;
+  setTrace(enabled: boolean): void;
+  /**
+   * Shut down every open connection gracefully (FIN), wait up to `graceMs`
+   * for them to finish, reset what remains, stop the thread, release the device.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+/** The addon's exports. @internal */
+export interface NativeBinding {
+  openTun(options: NativeTunOptions): NativeDevice;
+  /** Two connected in-memory endpoints [a, b]. */
+  memoryLink(mtu?: number | null): NativeDevice[];
+  openStack(
+    device: NativeDevice,
+    options: NativeStackOptions,
+    onEvents: (batch: NativeEvent[]) => void,
+  ): NativeStack;
+}
