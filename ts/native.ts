@@ -37,6 +37,12 @@ export interface NativeTunOptions {
   /** Give the kernel side this address ("10.7.0.1/24") and bring the link up. */
   hostAddress?: string;
   mtu?: number;
+  /**
+   * Move the kernel side of the interface into this existing network
+   * namespace (where `hostAddress` is then applied). Tests use this to keep
+   * all traffic inside a namespace they created; our fd stays attached.
+   */
+  netns?: string;
 }
 
 /** A device not yet owned by a stack. Opening a stack consumes it. @internal */
