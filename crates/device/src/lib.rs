@@ -35,3 +35,9 @@ pub trait Device: Send {
     /// A human-readable name ("tun0", "memory:a").
     fn name(&self) -> String;
 }
+
+pub mod impairment;
+pub mod rng;
+
+pub use impairment::{Impairment, ImpairmentConfig, ImpairmentStats};
+pub use rng::SplitMix64;
