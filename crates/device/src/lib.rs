@@ -36,8 +36,36 @@ pub trait Device: Send {
     fn name(&self) -> String;
 }
 
+/// Boxed devices are devices, so wrappers compose over `Box<dyn Device>`
+/// when the concrete type is chosen at run time (TUN or memory).
+impl<D: Device + ?Sized> Device for Box<D> {
+    fn recv(&mut self, now: Instant, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        (**self).recv(now, buf)
+    }
+    fn send(&mut self, now: Instant, packet: &[u8]) -> io::Result<()> {
+        (**self).send(now, packet)
+    }
+    fn readiness_fd(&self) -> RawFd {
+        (**self).readiness_fd()
+    }
+    fn poll_at(&self) -> Option<Instant> {
+        (**self).poll_at()
+    }
+    fn mtu(&self) -> usize {
+        (**self).mtu()
+    }
+    fn name(&self) -> String {
+        (**self).name()
+    }
+}
+
+pub mod eventfd;
+pub mod impaired;
 pub mod impairment;
+pub mod memory;
 pub mod rng;
 
+pub use impaired::ImpairedDevice;
 pub use impairment::{Impairment, ImpairmentConfig, ImpairmentStats};
+pub use memory::{MemoryDevice, MemoryStats};
 pub use rng::SplitMix64;
