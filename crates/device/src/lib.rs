@@ -64,8 +64,12 @@ pub mod impaired;
 pub mod impairment;
 pub mod memory;
 pub mod rng;
+#[cfg(target_os = "linux")]
+pub mod tun;
 
 pub use impaired::ImpairedDevice;
 pub use impairment::{Impairment, ImpairmentConfig, ImpairmentStats};
 pub use memory::{MemoryDevice, MemoryStats};
 pub use rng::SplitMix64;
+#[cfg(target_os = "linux")]
+pub use tun::{TunDevice, TunOptions};
