@@ -63,6 +63,7 @@ pub mod eventfd;
 pub mod impaired;
 pub mod impairment;
 pub mod memory;
+pub mod pcap;
 pub mod rng;
 #[cfg(target_os = "linux")]
 pub mod tun;
@@ -70,6 +71,7 @@ pub mod tun;
 pub use impaired::ImpairedDevice;
 pub use impairment::{Impairment, ImpairmentConfig, ImpairmentStats};
 pub use memory::{MemoryDevice, MemoryStats};
+pub use pcap::{PcapTap, PcapWriter};
 pub use rng::SplitMix64;
 #[cfg(target_os = "linux")]
 pub use tun::{TunDevice, TunOptions};
