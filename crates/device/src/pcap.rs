@@ -379,8 +379,8 @@ mod tests {
         a.send(40, b"\x45out-2").unwrap();
         assert_eq!(a.packets(), 3);
         let mut got = [0u8; 64];
-        assert_eq!(b.recv(50, &mut got).unwrap(), Some(7));
-        assert_eq!(&got[..7], b"\x45out-1");
+        assert_eq!(b.recv(50, &mut got).unwrap(), Some(6));
+        assert_eq!(&got[..6], b"\x45out-1");
 
         let (_, writer) = a.into_parts();
         let (_, records) = parse(&writer.unwrap().into_inner()).unwrap();
