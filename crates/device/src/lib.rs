@@ -65,6 +65,7 @@ pub mod impairment;
 pub mod memory;
 pub mod pcap;
 pub mod rng;
+pub mod trace;
 #[cfg(target_os = "linux")]
 pub mod tun;
 
@@ -73,5 +74,6 @@ pub use impairment::{Impairment, ImpairmentConfig, ImpairmentStats};
 pub use memory::{MemoryDevice, MemoryStats};
 pub use pcap::{PcapTap, PcapWriter};
 pub use rng::SplitMix64;
+pub use trace::SegmentSummary;
 #[cfg(target_os = "linux")]
 pub use tun::{TunDevice, TunOptions};
