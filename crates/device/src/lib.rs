@@ -2,6 +2,15 @@
 //! world. CONTRACT: the `Device` trait is what crates/runtime drives; the
 //! runtime polls `readiness_fd()` with epoll and calls `recv` until it
 //! returns `Ok(None)`.
+//!
+//! What is here:
+//! - [`tun`]: Linux TUN (`IFF_TUN|IFF_NO_PI`), created or attached, optionally
+//!   inside a network namespace;
+//! - [`memory`]: MemoryLink, two endpoints in one process;
+//! - [`impairment`] (sans-IO, seeded) and [`impaired`] (wraps any device);
+//! - [`pcap`]: capture writer and a tap that records any device's traffic;
+//! - [`trace`]: tcpdump-style one-line packet summaries;
+//! - [`rng`]: the seeded generator the impairments (and tests) use.
 
 use std::io;
 use std::os::fd::RawFd;
@@ -26,7 +35,9 @@ pub trait Device: Send {
     fn readiness_fd(&self) -> RawFd;
 
     /// The earliest instant at which `recv` may yield a packet that is held
-    /// back now (delay/jitter/rate-limit queues), if any.
+    /// back now (delay/jitter/rate-limit queues), if any. The runtime must
+    /// call `recv` (until `Ok(None)`) once this instant has passed, even when
+    /// `readiness_fd()` is not readable: held packets have no fd event.
     fn poll_at(&self) -> Option<Instant>;
 
     /// The MTU (maximum IP packet size) of the link.
