@@ -1,20 +1,28 @@
 //! Per-packet trace events (opt-in): a one-line summary of every packet
 //! in and out, for `tunstack demo` and debugging.
 
+use tunstack_device::trace::Protocol;
+use tunstack_device::SegmentSummary;
+
 use crate::event::{Direction, SegmentTrace};
 
-/// Summarise one IP packet; `None` when it is not worth a line.
+/// Summarise one IP packet; `None` when it cannot be parsed (the trace
+/// shows what the engine saw, and the engine drops and counts those).
 pub(crate) fn summarize(dir: Direction, packet: &[u8]) -> Option<SegmentTrace> {
-    // Placeholder until the device crate's segment parser lands.
+    let s = SegmentSummary::parse(packet)?;
+    let endpoint = |a: std::net::SocketAddr| match s.protocol {
+        Protocol::Tcp | Protocol::Udp => a.to_string(),
+        _ => a.ip().to_string(),
+    };
     Some(SegmentTrace {
         dir,
-        src: String::new(),
-        dst: String::new(),
-        flags: String::new(),
-        seq: 0,
-        ack: 0,
-        window: 0,
-        len: u32::try_from(packet.len()).unwrap_or(u32::MAX),
-        text: format!("{} {} bytes", dir.as_str(), packet.len()),
+        src: endpoint(s.src),
+        dst: endpoint(s.dst),
+        flags: s.flags.clone(),
+        seq: s.seq,
+        ack: s.ack,
+        window: u32::from(s.window),
+        len: u32::try_from(s.payload_len).unwrap_or(u32::MAX),
+        text: s.to_string(),
     })
 }
