@@ -1,0 +1,124 @@
+/**
+ * Routes the addon's event batches to the objects that own the ids.
+ * @internal
+ * @module
+ */
+
+import type { EventEmitter } from 'node:events';
+import type { NativeEvent, NativeStack } from './native.js';
+import type { Socket } from './socket.js';
+import type { SegmentEvent, StackTcpEvent, TcpState } from './tcp_events.js';
+
+/** Anything that owns a native id. @internal */
+export interface EventSink {
+  /** One event for this sink's id, in batch order. */
+  handleNative(ev: NativeEvent): void;
+  /** The stack closed underneath: finish up without touching the addon. */
+  stackClosed(): void;
+}
+
+/**
+ * One per stack: the id → owner map and the batch loop.
+ * @internal
+ */
+export class Dispatcher {
+  /** Set right after `openStack` returns (no batch can arrive before: batches are delivered by the event loop). */
+  native!: NativeStack;
+  /** Owners of live ids: sockets, zombies waiting for 'closed', servers, UDP sockets. */
+  readonly sinks = new Map<number, EventSink>();
+  /** Sockets not yet closed in JS (connecting, open, accepted), for `stack.close()`. */
+  readonly sockets = new Set<Socket>();
+  /** True once `stack.close()` was called. */
+  closing = false;
+  /** True once the native stack is closed: no addon call may be made. */
+  closed = false;
+  readonly #stack: EventEmitter;
+
+  constructor(stack: EventEmitter) {
+    this.#stack = stack;
+  }
+
+  /** True when the stack itself has 'tcp' listeners (then sockets keep their ids until the native close, see Socket). */
+  stackWantsTcp(): boolean {
+    return this.#stack.listenerCount('tcp') > 0;
+  }
+
+  register(id: number, sink: EventSink): void {
+    this.sinks.set(id, sink);
+  }
+
+  unregister(id: number, sink: EventSink): void {
+    if (this.sinks.get(id) === sink) this.sinks.delete(id);
+  }
+
+  /**
+   * The addon's callback: one call per batch. Events are handled strictly
+   * in order, so a connection's data is pushed before its 'end' and its
+   * 'closed'. An exception from user code (a listener) does not stop the
+   * batch; the first one is rethrown afterwards, asynchronously, so it
+   * surfaces as an uncaught exception exactly as a throwing listener on a
+   * node:net socket would.
+   */
+  readonly onEvents = (batch: NativeEvent[]): void => {
+    let failure: { error: unknown } | undefined;
+    for (const ev of batch) {
+      try {
+        this.#dispatch(ev);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure) {
+      const { error } = failure;
+      process.nextTick(() => {
+        throw error;
+      });
+    }
+  };
+
+  #dispatch(ev: NativeEvent): void {
+    switch (ev.type) {
+      case 'segment':
+        if (this.#stack.listenerCount('segment') > 0) this.#stack.emit('segment', toSegment(ev));
+        return;
+      case 'state':
+      case 'retransmit':
+        if (ev.id !== undefined && this.#stack.listenerCount('tcp') > 0) {
+          this.#stack.emit('tcp', toStackTcpEvent(ev));
+        }
+        break;
+    }
+    if (ev.id === undefined) return;
+    this.sinks.get(ev.id)?.handleNative(ev);
+  }
+
+  /** Tells every owner that the native stack is gone. */
+  closeAll(): void {
+    const sinks = [...this.sinks.values()];
+    this.sinks.clear();
+    for (const s of sinks) s.stackClosed();
+  }
+}
+
+function toSegment(ev: NativeEvent): SegmentEvent {
+  return {
+    dir: ev.dir === 'in' ? 'in' : 'out',
+    src: ev.src ?? '',
+    dst: ev.dst ?? '',
+    flags: ev.flags ?? '',
+    seq: ev.seq ?? 0,
+    ack: ev.ack ?? 0,
+    window: ev.window ?? 0,
+    len: ev.len ?? 0,
+    text: ev.text ?? '',
+  };
+}
+
+/** @internal */
+export function toStackTcpEvent(ev: NativeEvent): StackTcpEvent {
+  const id = ev.id ?? -1;
+  if (ev.type === 'state') {
+    return { type: 'state', id, from: (ev.from ?? 'CLOSED') as TcpState, to: (ev.to ?? 'CLOSED') as TcpState };
+  }
+  return { type: 'retransmit', id, seq: ev.seq ?? 0, len: ev.len ?? 0, attempt: ev.attempt ?? 0, rtoMs: ev.rtoMs ?? 0 };
+}

@@ -1,0 +1,107 @@
+/**
+ * Options of stacks, devices and impairments.
+ * @module
+ */
+
+import type { LinkEnd } from './memory_link.js';
+
+/**
+ * Seeded, reproducible impairment of the packets a device *receives*
+ * (kernel netem is not available everywhere; this is the same idea in the
+ * stack). With the same seed and the same traffic the same packets are
+ * lost, duplicated and reordered.
+ */
+export interface ImpairmentOptions {
+  /** Probability 0..1 that a packet is dropped. */
+  loss?: number;
+  /** Probability 0..1 that a packet is delivered twice. */
+  duplicate?: number;
+  /** Probability 0..1 that a packet is held back behind later ones. */
+  reorder?: number;
+  /** Probability 0..1 that one byte of a packet is flipped (checksums then reject it). */
+  corrupt?: number;
+  /** One-way delay in milliseconds. */
+  delayMs?: number;
+  /** Uniform random jitter added to the delay, in milliseconds. */
+  jitterMs?: number;
+  /** Rate limit in bits per second (0 or absent: unlimited). */
+  rateBps?: number;
+  /** Seed of the impairment's PRNG. */
+  seed?: number;
+}
+
+/** A Linux TUN device for {@link StackOptions.tun}. */
+export interface TunOptions {
+  /**
+   * Interface name (e.g. `tun0`). If an interface of that name exists (a
+   * persistent TUN made with `ip tuntap add dev tun0 mode tun user $USER`)
+   * the stack attaches to it, which needs no privileges; otherwise it is
+   * created, which needs CAP_NET_ADMIN. Absent: the kernel picks `tunN`.
+   */
+  name?: string;
+  /**
+   * Give the kernel side of the interface this address with prefix
+   * (`10.7.0.1/24`) and bring the link up (needs CAP_NET_ADMIN).
+   */
+  hostAddress?: string;
+  /** Interface MTU. */
+  mtu?: number;
+  /**
+   * Move the kernel side of the interface into this existing network
+   * namespace (where `hostAddress` is then applied); the stack stays
+   * attached. Used by tests to keep all traffic inside their own namespace.
+   */
+  netns?: string;
+}
+
+/** TCP tunables. Defaults follow Linux. */
+export interface TcpOptions {
+  /** Maximum segment lifetime in ms; TIME_WAIT lasts 2×MSL. Default 30000 (Linux's TIME_WAIT is 60 s). */
+  mslMs?: number;
+  /** Data retransmissions before the connection fails with ETIMEDOUT. Default 15. */
+  maxRetries?: number;
+  /** SYN retransmissions before `connect` fails with ETIMEDOUT. Default 6. */
+  synRetries?: number;
+  /** SYN-ACK retransmissions for a half-open connection. Default 5. */
+  synackRetries?: number;
+  /** Retransmission timeout before the first RTT sample, ms. Default 1000 (RFC 6298). */
+  rtoInitialMs?: number;
+  /** Lower bound of the retransmission timeout, ms. Default 200. */
+  rtoMinMs?: number;
+  /** Upper bound of the retransmission timeout, ms. Default 120000. */
+  rtoMaxMs?: number;
+  /** Send buffer per connection, bytes. A full buffer makes `write()` return false until 'drain'. */
+  sendBuffer?: number;
+  /** Receive buffer per connection, bytes; the advertised window is its free part. */
+  recvBuffer?: number;
+  /** Bound of each listener's half-open (SYN_RECEIVED) queue. Default 256. */
+  synBacklog?: number;
+  /** Maximum number of connections of the stack (listeners excluded). */
+  maxConnections?: number;
+  /** First ephemeral port (inclusive). Default 32768. */
+  ephemeralFirst?: number;
+  /** Last ephemeral port (inclusive). Default 60999. */
+  ephemeralLast?: number;
+}
+
+/**
+ * Options of {@link Stack.open}. Exactly one of `tun` and `device` must be given.
+ */
+export interface StackOptions {
+  /** Run over a Linux TUN device. */
+  tun?: TunOptions;
+  /** Run over one end of a {@link MemoryLink}. */
+  device?: LinkEnd;
+  /** The stack's IPv4 address with prefix length, e.g. `10.7.0.2/24`. */
+  address: string;
+  /** Link MTU (IP packet size) in bytes; the TCP MSS is clamped to it. Default 1500. */
+  mtu?: number;
+  /** Seed for initial sequence numbers, ephemeral ports and hash keys. Absent: random. Fix it for reproducible runs. */
+  seed?: number;
+  /** Emit a `'segment'` event for every TCP segment in and out (see {@link Stack.setTrace}). */
+  trace?: boolean;
+  /** TCP tunables. */
+  tcp?: TcpOptions;
+  /** Impair the packets the stack receives from its device (TUN or memory link). */
+  impair?: ImpairmentOptions;
+}

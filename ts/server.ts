@@ -1,0 +1,308 @@
+/**
+ * A TCP listener with node:net's `Server` interface.
+ * @module
+ */
+
+import { EventEmitter } from 'node:events';
+import type { Dispatcher } from './dispatch.js';
+import { toStackTcpEvent } from './dispatch.js';
+import { fromNative } from './errors.js';
+import type { NativeEvent } from './native.js';
+import { Socket, type SocketOptions } from './socket.js';
+import type { AddressInfo, ListenerQueues, TcpEvent } from './tcp_events.js';
+
+/** Options of {@link Stack.createServer}. */
+export interface ServerOptions extends Pick<SocketOptions, 'allowHalfOpen' | 'noDelay' | 'keepAlive' | 'keepAliveInitialDelay'> {
+  /** Accepted sockets start paused (no reading, so the window closes) until `resume()`. */
+  pauseOnConnect?: boolean;
+  /** highWaterMark of accepted sockets, both sides. */
+  highWaterMark?: number;
+}
+
+/** Options of {@link Server.listen}. */
+export interface ListenOptions {
+  /** Port; 0 or absent picks an ephemeral port. */
+  port?: number;
+  /** Local address; `0.0.0.0` or absent = the stack's address. */
+  host?: string;
+  /**
+   * Bound of the accept queue (connections that completed the handshake
+   * and wait for accept). As on Linux it holds `backlog + 1`. Default 511.
+   */
+  backlog?: number;
+}
+
+const DEFAULT_BACKLOG = 511;
+
+/**
+ * A TCP server of a {@link Stack}, like node:net's `Server`: events
+ * 'listening', 'connection' (a {@link Socket}), 'error', 'close', and the
+ * opt-in 'tcp' ({@link TcpEvent} of the listener itself).
+ * Connections are accepted as soon as the stack reports them.
+ */
+export class Server extends EventEmitter {
+  /** When set, connections beyond this many are closed as they are accepted (emitting 'drop'). */
+  maxConnections: number | undefined;
+  readonly #d: Dispatcher;
+  readonly #options: ServerOptions;
+  #id: number | undefined;
+  #address: AddressInfo | undefined;
+  readonly #connections = new Set<Socket>();
+
+  /** @internal */
+  constructor(d: Dispatcher, options: ServerOptions = {}, connectionListener?: (socket: Socket) => void) {
+    super();
+    this.#d = d;
+    this.#options = { ...options };
+    if (connectionListener) this.on('connection', connectionListener);
+  }
+
+  /** True while listening. */
+  get listening(): boolean {
+    return this.#id !== undefined;
+  }
+
+  /**
+   * Starts listening, like `net.Server.listen`: `listen(port, host, backlog, cb)`,
+   * `listen(port, cb)`, `listen({ port, host, backlog }, cb)` or `listen(cb)`.
+   * Errors (EADDRINUSE, EADDRNOTAVAIL, EINVAL) are emitted as 'error'.
+   * @param args - port/host/backlog or a {@link ListenOptions}, then an optional 'listening' callback
+   * @returns this
+   */
+  listen(...args: unknown[]): this {
+    let cb: (() => void) | undefined;
+    if (typeof args[args.length - 1] === 'function') cb = args.pop() as () => void;
+    let opts: ListenOptions;
+    if (typeof args[0] === 'object' && args[0] !== null) {
+      opts = args[0] as ListenOptions;
+    } else {
+      opts = {};
+      if (args[0] !== undefined && args[0] !== null) opts.port = Number(args[0]);
+      for (const a of args.slice(1)) {
+        if (typeof a === 'string') opts.host = a;
+        else if (typeof a === 'number') opts.backlog = a;
+      }
+    }
+    if (this.#id !== undefined) {
+      const err = new Error('Listen method has been called more than once without closing.') as NodeJS.ErrnoException;
+      err.code = 'ERR_SERVER_ALREADY_LISTEN';
+      throw err;
+    }
+    const host = opts.host ?? '0.0.0.0';
+    const port = opts.port ?? 0;
+    const backlog = opts.backlog ?? DEFAULT_BACKLOG;
+    if (cb) this.once('listening', cb);
+    if (this.#d.closing || this.#d.closed) {
+      process.nextTick(() => this.emit('error', fromNative(closedError(), 'listen', host, port)));
+      return this;
+    }
+    let id: number;
+    try {
+      id = this.#d.native.tcpListen(host, port, backlog);
+    } catch (err) {
+      process.nextTick(() => this.emit('error', fromNative(err, 'listen', host, port)));
+      return this;
+    }
+    this.#id = id;
+    this.#d.register(id, this);
+    const local = this.#d.native.localAddress(id);
+    this.#address = { address: local?.address ?? host, family: 'IPv4', port: local?.port ?? port };
+    process.nextTick(() => {
+      if (this.#id === id) this.emit('listening');
+    });
+    return this;
+  }
+
+  /**
+   * The bound address, as `net.Server.address()`.
+   * @returns `{ address, family, port }`, or null when not listening
+   */
+  address(): AddressInfo | null {
+    return this.#id === undefined ? null : { ...this.#address! };
+  }
+
+  /**
+   * Counts open connections, like `net.Server.getConnections`.
+   * @param cb - called with (null, count)
+   * @returns this
+   */
+  getConnections(cb: (err: Error | null, count: number) => void): this {
+    const n = this.#connections.size;
+    process.nextTick(() => cb(null, n));
+    return this;
+  }
+
+  /**
+   * Stops accepting (connections still in the accept queue are reset, as
+   * when a listening socket is closed); 'close' is emitted once every
+   * accepted connection has closed, as node:net does.
+   * @param cb - called on 'close'; with ERR_SERVER_NOT_RUNNING if the server was not listening
+   * @returns this
+   */
+  close(cb?: (err?: Error) => void): this {
+    if (cb) {
+      if (this.#id === undefined) {
+        this.once('close', () => {
+          const err = new Error('Server is not running.') as NodeJS.ErrnoException;
+          err.code = 'ERR_SERVER_NOT_RUNNING';
+          cb(err);
+        });
+      } else {
+        this.once('close', () => cb());
+      }
+    }
+    const id = this.#id;
+    if (id !== undefined) {
+      this.#id = undefined;
+      this.#d.unregister(id, this);
+      if (!this.#d.closed) {
+        try {
+          this.#d.native.tcpRelease(id);
+        } catch {
+          // Already gone with the stack.
+        }
+      }
+    }
+    this.#closing = true;
+    this.#emitCloseIfDrained();
+    return this;
+  }
+
+  /**
+   * The listener's queues: the half-open (SYN_RECEIVED) queue and the
+   * accept queue with their bounds and drop counters.
+   * @returns the queues, or null when not listening
+   */
+  queues(): ListenerQueues | null {
+    if (this.#id === undefined || this.#d.closed) return null;
+    return this.#d.native.listenerQueues(this.#id);
+  }
+
+  /**
+   * No-op, for node:net compatibility (the stack keeps the process alive until `stack.close()`).
+   * @returns this
+   */
+  ref(): this {
+    return this;
+  }
+
+  /**
+   * No-op, for node:net compatibility.
+   * @returns this
+   */
+  unref(): this {
+    return this;
+  }
+
+  /** Closes the server (for `using`/`await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#id === undefined) return;
+    await new Promise<void>((resolve) => this.close(() => resolve()));
+  }
+
+  #closing = false;
+  #closeEmitted = false;
+
+  #emitCloseIfDrained(): void {
+    if (!this.#closing || this.#closeEmitted || this.#id !== undefined || this.#connections.size > 0) return;
+    this.#closeEmitted = true;
+    process.nextTick(() => this.emit('close'));
+  }
+
+  /** @internal */
+  handleNative(ev: NativeEvent): void {
+    switch (ev.type) {
+      case 'acceptable':
+        this.#acceptAll();
+        return;
+      case 'state':
+      case 'retransmit':
+        if (this.listenerCount('tcp') > 0) {
+          const { id: _id, ...tcp } = toStackTcpEvent(ev);
+          this.emit('tcp', tcp as TcpEvent);
+        }
+        return;
+    }
+  }
+
+  /** @internal */
+  stackClosed(): void {
+    if (this.#id !== undefined) {
+      this.#id = undefined;
+      this.#closing = true;
+    }
+    this.#emitCloseIfDrained();
+  }
+
+  #acceptAll(): void {
+    const listener = this.#id;
+    if (listener === undefined) return;
+    for (;;) {
+      if (this.#id !== listener || this.#d.closed) return;
+      let id: number | null;
+      try {
+        id = this.#d.native.tcpAccept(listener);
+      } catch (err) {
+        this.emit('error', fromNative(err, 'accept'));
+        return;
+      }
+      if (id === null || id === undefined) return;
+      const o = this.#options;
+      const socket = new Socket(
+        this.#d,
+        { id, connecting: false, paused: o.pauseOnConnect },
+        {
+          allowHalfOpen: o.allowHalfOpen,
+          noDelay: o.noDelay,
+          keepAlive: o.keepAlive,
+          keepAliveInitialDelay: o.keepAliveInitialDelay,
+          readableHighWaterMark: o.highWaterMark,
+          writableHighWaterMark: o.highWaterMark,
+        },
+      );
+      if (this.maxConnections !== undefined && this.#connections.size >= this.maxConnections) {
+        this.emit('drop', {
+          localAddress: socket.localAddress,
+          localPort: socket.localPort,
+          localFamily: socket.localFamily,
+          remoteAddress: socket.remoteAddress,
+          remotePort: socket.remotePort,
+          remoteFamily: socket.remoteFamily,
+        });
+        socket.destroy();
+        continue;
+      }
+      this.#connections.add(socket);
+      socket.once('close', () => {
+        this.#connections.delete(socket);
+        this.#emitCloseIfDrained();
+      });
+      this.emit('connection', socket);
+    }
+  }
+}
+
+function closedError(): Error {
+  const err = new Error('the stack is closed') as NodeJS.ErrnoException;
+  err.code = 'EINVAL';
+  return err;
+}
+
+export interface Server {
+  /** A connection completed the handshake and was accepted. */
+  on(event: 'connection', listener: (socket: Socket) => void): this;
+  /** Listening started. */
+  on(event: 'listening', listener: () => void): this;
+  /** The server closed and every accepted connection has closed. */
+  on(event: 'close', listener: () => void): this;
+  /** A listen error such as EADDRINUSE. */
+  on(event: 'error', listener: (err: Error) => void): this;
+  /** The listener's own state changes (CLOSED → LISTEN). */
+  on(event: 'tcp', listener: (ev: TcpEvent) => void): this;
+  /** Any other event. */
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  /** See {@link Server.on}. */
+  once(event: 'connection', listener: (socket: Socket) => void): this;
+  /** See {@link Server.on}. */
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+}

@@ -1,0 +1,659 @@
+/**
+ * A TCP connection as a `stream.Duplex` with node:net's `Socket` semantics.
+ * @module
+ */
+
+import { Duplex } from 'node:stream';
+import type { Dispatcher } from './dispatch.js';
+import { toStackTcpEvent } from './dispatch.js';
+import { fromNative, systemError } from './errors.js';
+import type { NativeEvent } from './native.js';
+import type { AddressInfo, TcpEvent, TcpInfo } from './tcp_events.js';
+
+/** Options shared by sockets made with {@link Stack.connect} and by a {@link Server}'s sockets. */
+export interface SocketOptions {
+  /**
+   * As in node:net: if false (the default), the socket ends its writable
+   * side automatically after the peer's FIN ('end'); if true it stays
+   * writable (TCP half-close: CLOSE_WAIT, still sending) until `end()`.
+   */
+  allowHalfOpen?: boolean;
+  /** Disable Nagle's algorithm right away (`setNoDelay(true)`). */
+  noDelay?: boolean;
+  /** Enable keepalive right away (`setKeepAlive(true, keepAliveInitialDelay)`). */
+  keepAlive?: boolean;
+  /** Keepalive idle time in ms for `keepAlive`. */
+  keepAliveInitialDelay?: number;
+  /** Idle timeout in ms (`setTimeout(timeout)`). */
+  timeout?: number;
+  /** Readable-side buffer size of the stream; above it the socket stops reading and the TCP window closes. */
+  readableHighWaterMark?: number;
+  /** Writable-side buffer size of the stream. */
+  writableHighWaterMark?: number;
+}
+
+/** Options of {@link Stack.connect}. */
+export interface ConnectOptions extends SocketOptions {
+  /** Peer IPv4 address (a literal: the stack resolves no names). */
+  host: string;
+  /** Peer port. */
+  port: number;
+  /** Local port to connect from (default: an ephemeral port). */
+  localPort?: number;
+}
+
+/** How a Socket starts. @internal */
+export interface SocketInit {
+  /** Absent when the connect call itself failed: the socket then only reports `error`. */
+  id: number | undefined;
+  connecting: boolean;
+  remoteAddress?: string;
+  remotePort?: number;
+  /** For accepted sockets: do not start reading (`pauseOnConnect`). */
+  paused?: boolean;
+}
+
+type WriteCallback = (error?: Error | null) => void;
+
+interface PendingWrite {
+  data: Buffer;
+  cb: WriteCallback;
+}
+
+/** Default keepalive idle time when `setKeepAlive(true)` gives none: Linux's 2 h. */
+const DEFAULT_KEEPALIVE_MS = 2 * 60 * 60 * 1000;
+
+/**
+ * A TCP connection of a {@link Stack}: a `stream.Duplex` that behaves like
+ * node:net's `Socket` (events 'connect', 'ready', 'data', 'end', 'finish',
+ * 'close' (hadError), 'error', 'timeout', 'drain'), so code written for
+ * node:net — including node:http — runs on it unchanged. Made by
+ * {@link Stack.connect} or handed to a {@link Server}'s 'connection' listener.
+ *
+ * Flow control is end to end: when the readable side is full (nobody reads)
+ * the socket stops taking data from the stack, the receive buffer fills and
+ * the advertised TCP window closes; when the send buffer is full `write()`
+ * returns false until 'drain'.
+ *
+ * Extras beyond node:net: {@link Socket.info} (TCP_INFO), the opt-in
+ * `'tcp'` event ({@link TcpEvent}: state changes, retransmissions) and
+ * {@link Socket.resetAndDestroy}.
+ */
+export class Socket extends Duplex {
+  readonly #d: Dispatcher;
+  #id: number | undefined;
+  #connecting: boolean;
+  /** The addon reported 'closed' for the id. */
+  #nativeClosed = false;
+  /** The peer's FIN arrived (native 'end'). */
+  #peerEnded = false;
+  /** We called tcpShutdown (our FIN is queued). */
+  #shutdown = false;
+  /** The read credit given to the addon. */
+  #reading = false;
+  /** _read was called while connecting. */
+  #wantRead = false;
+  #resetting = false;
+  /**
+   * The write made before 'connect' (at most one: the Writable holds later
+   * ones until its callback), and the _final callback if end() came first.
+   */
+  #preConnect: PendingWrite | undefined;
+  #finalPending: WriteCallback | undefined;
+  /** The rest of a write the send buffer could not take; completed on 'writable'. */
+  #pending: PendingWrite | undefined;
+  #bytesRead = 0;
+  #bytesTaken = 0;
+  #remoteAddress: string | undefined;
+  #remotePort: number | undefined;
+  #localAddress: string | undefined;
+  #localPort: number | undefined;
+  #noDelay: boolean | undefined;
+  #keepAlive: { enable: boolean; delay: number } | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #timeoutMs = 0;
+
+  /** @internal */
+  constructor(d: Dispatcher, init: SocketInit, options: SocketOptions = {}) {
+    super({
+      allowHalfOpen: Boolean(options.allowHalfOpen),
+      // node:net emits 'close' itself, with the hadError argument.
+      emitClose: false,
+      autoDestroy: true,
+      readableHighWaterMark: options.readableHighWaterMark,
+      writableHighWaterMark: options.writableHighWaterMark,
+    });
+    this.#d = d;
+    this.#id = init.id;
+    this.#connecting = init.connecting;
+    this.#remoteAddress = init.remoteAddress;
+    this.#remotePort = init.remotePort;
+    if (init.id !== undefined) d.register(init.id, this);
+    d.sockets.add(this);
+    if (options.noDelay) this.setNoDelay(true);
+    if (options.keepAlive) this.setKeepAlive(true, options.keepAliveInitialDelay);
+    if (options.timeout) this.setTimeout(options.timeout);
+    if (!init.connecting) {
+      this.#learnAddresses();
+      // Like node:net for accepted sockets: start reading unless paused.
+      if (!init.paused) this.read(0);
+    }
+  }
+
+  // ---- node:net properties ----
+
+  /** True while the handshake is in progress (before 'connect'). */
+  get connecting(): boolean {
+    return this.#connecting;
+  }
+
+  /** True until connected, and again once the socket is destroyed. */
+  get pending(): boolean {
+    return this.#id === undefined || this.#connecting || this.destroyed;
+  }
+
+  /** `'opening'`, `'open'`, `'readOnly'`, `'writeOnly'` or `'closed'`, as node:net computes it. */
+  get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.#connecting) return 'opening';
+    if (this.readable && this.writable) return 'open';
+    if (this.readable && !this.writable) return 'readOnly';
+    if (!this.readable && this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  /** The peer's address. */
+  get remoteAddress(): string | undefined {
+    return this.#remoteAddress;
+  }
+
+  /** The peer's port. */
+  get remotePort(): number | undefined {
+    return this.#remotePort;
+  }
+
+  /** `'IPv4'` once the peer is known. */
+  get remoteFamily(): 'IPv4' | undefined {
+    return this.#remoteAddress === undefined ? undefined : 'IPv4';
+  }
+
+  /** Our address. */
+  get localAddress(): string | undefined {
+    return this.#localAddress;
+  }
+
+  /** Our port. */
+  get localPort(): number | undefined {
+    return this.#localPort;
+  }
+
+  /** `'IPv4'` once bound. */
+  get localFamily(): 'IPv4' | undefined {
+    return this.#localAddress === undefined ? undefined : 'IPv4';
+  }
+
+  /** Bytes received. */
+  get bytesRead(): number {
+    return this.#bytesRead;
+  }
+
+  /** Bytes written: taken by the stack's send buffer plus those still queued in the stream. */
+  get bytesWritten(): number {
+    let queued = this.writableLength;
+    if (this.#preConnect) queued += this.#preConnect.data.length;
+    if (this.#pending) queued += this.#pending.data.length;
+    return this.#bytesTaken + queued;
+  }
+
+  /** The idle timeout set by {@link Socket.setTimeout}, ms (undefined when off). */
+  get timeout(): number | undefined {
+    return this.#timeoutMs > 0 ? this.#timeoutMs : undefined;
+  }
+
+  /**
+   * The connection's id within its stack (as in {@link StackTcpEvent}),
+   * undefined once the socket has let go of it.
+   */
+  get connectionId(): number | undefined {
+    return this.#id;
+  }
+
+  /**
+   * Our endpoint, as `net.Socket.address()`.
+   * @returns `{ address, family, port }`, or `{}` when not bound
+   */
+  address(): AddressInfo | Record<string, never> {
+    if (this.#localAddress === undefined || this.#localPort === undefined) return {};
+    return { address: this.#localAddress, family: 'IPv4', port: this.#localPort };
+  }
+
+  // ---- node:net methods ----
+
+  /**
+   * TCP_NODELAY: with `true` (the default argument) segments are sent at
+   * once instead of being coalesced by Nagle's algorithm.
+   * @param noDelay - default true
+   * @returns this
+   */
+  setNoDelay(noDelay = true): this {
+    this.#noDelay = noDelay;
+    if (!this.#connecting) this.#applyNoDelay();
+    return this;
+  }
+
+  /**
+   * SO_KEEPALIVE: probe an idle connection so a vanished peer is noticed.
+   * @param enable - default false
+   * @param initialDelay - idle time before the first probe, ms (0 or absent: 2 hours, as Linux)
+   * @returns this
+   */
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    this.#keepAlive = { enable, delay: initialDelay > 0 ? initialDelay : DEFAULT_KEEPALIVE_MS };
+    if (!this.#connecting) this.#applyKeepAlive();
+    return this;
+  }
+
+  /**
+   * Emit 'timeout' after `ms` of inactivity (no data in or out). As in
+   * node:net the socket is not closed: the listener decides. 0 turns it off.
+   * @param ms - idle time, ms
+   * @param callback - added as a one-time 'timeout' listener
+   * @returns this
+   */
+  setTimeout(ms: number, callback?: () => void): this {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timeoutMs = ms > 0 && Number.isFinite(ms) ? ms : 0;
+    if (callback) {
+      if (this.#timeoutMs === 0) this.removeListener('timeout', callback);
+      else this.once('timeout', callback);
+    }
+    if (this.#timeoutMs > 0 && !this.destroyed) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.emit('timeout');
+      }, this.#timeoutMs);
+      this.#timer.unref();
+    }
+    return this;
+  }
+
+  /**
+   * Close the connection with a RST instead of a FIN (SO_LINGER 0), then
+   * destroy the socket. The peer sees ECONNRESET.
+   * @returns this
+   */
+  resetAndDestroy(): this {
+    if (this.#id === undefined || this.destroyed) {
+      const err = new Error('Socket is closed') as NodeJS.ErrnoException;
+      err.code = 'ERR_SOCKET_CLOSED';
+      this.destroy(err);
+      return this;
+    }
+    this.#resetting = true;
+    return this.destroy();
+  }
+
+  /**
+   * node:net's `destroySoon`: end the writable side, destroy once it finished.
+   * (node:http calls it.)
+   */
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  /**
+   * No-op, for node:net compatibility: the stack as a whole keeps the
+   * process alive until `stack.close()`.
+   * @returns this
+   */
+  ref(): this {
+    return this;
+  }
+
+  /**
+   * No-op, for node:net compatibility (see {@link Socket.ref}).
+   * @returns this
+   */
+  unref(): this {
+    return this;
+  }
+
+  /**
+   * TCP_INFO: a snapshot of the connection's internals (state, RTT, RTO,
+   * windows, congestion window, retransmissions, queues).
+   * @returns the snapshot, or null once the socket has let go of the connection
+   */
+  info(): TcpInfo | null {
+    if (this.#id === undefined || this.#d.closed) return null;
+    return this.#d.native.tcpInfo(this.#id) as TcpInfo | null;
+  }
+
+  /**
+   * Writes data; as node:net, after the peer's FIN on a socket without
+   * `allowHalfOpen` it fails with EPIPE.
+   * @param chunk - data
+   * @param encoding - encoding of a string chunk, or the callback
+   * @param cb - called once the stack's send buffer took the data
+   * @returns false when the caller should wait for 'drain'
+   */
+  override write(
+    chunk: unknown,
+    encoding?: BufferEncoding | ((error: Error | null | undefined) => void),
+    cb?: (error: Error | null | undefined) => void,
+  ): boolean {
+    if (this.#peerEnded && !this.allowHalfOpen && this.writableEnded) {
+      // node:net's writeAfterFIN.
+      const callback = typeof encoding === 'function' ? encoding : cb;
+      const err = new Error('This socket has been ended by the other party') as NodeJS.ErrnoException;
+      err.code = 'EPIPE';
+      if (callback) process.nextTick(callback, err);
+      this.destroy(err);
+      return false;
+    }
+    return typeof encoding === 'function' ? super.write(chunk, encoding) : super.write(chunk, encoding as BufferEncoding, cb);
+  }
+
+  // ---- stream.Duplex implementation ----
+
+  /** @internal */
+  override _read(): void {
+    if (this.#connecting || this.#id === undefined) {
+      this.#wantRead = true;
+      return;
+    }
+    this.#setReading(true);
+  }
+
+  /** @internal */
+  override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCallback): void {
+    if (this.#connecting) {
+      this.#preConnect = { data: chunk, cb };
+      return;
+    }
+    this.#writeNow(chunk, cb);
+  }
+
+  /** @internal */
+  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: WriteCallback): void {
+    const data = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk));
+    this._write(data, 'binary', cb);
+  }
+
+  /** @internal */
+  override _final(cb: WriteCallback): void {
+    if (this.#connecting) {
+      this.#finalPending = cb;
+      return;
+    }
+    this.#shutdownNow(cb);
+  }
+
+  /** @internal */
+  override _destroy(error: Error | null, cb: (error?: Error | null) => void): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#preConnect = undefined;
+    this.#pending = undefined;
+    this.#finalPending = undefined;
+    const id = this.#id;
+    if (id !== undefined && !this.#d.closed) {
+      if (this.#resetting) this.#call(() => this.#d.native.tcpAbort(id));
+      // With 'tcp' listeners and both FINs exchanged, keep the id until the
+      // addon reports 'closed', so the rest of the close (LAST_ACK →
+      // CLOSED, TIME_WAIT → CLOSED) stays observable: a released connection
+      // lives on as an orphan that reports nothing. Nothing else can happen
+      // on it, so holding it changes no behaviour.
+      const observe =
+        !this.#resetting &&
+        !this.#nativeClosed &&
+        this.#peerEnded &&
+        this.#shutdown &&
+        (this.listenerCount('tcp') > 0 || this.#d.stackWantsTcp());
+      if (!observe) this.#release();
+    }
+    this.#d.sockets.delete(this);
+    cb(error);
+    process.nextTick(() => this.emit('close', Boolean(error)));
+  }
+
+  // ---- events from the addon ----
+
+  /** @internal */
+  handleNative(ev: NativeEvent): void {
+    switch (ev.type) {
+      case 'state':
+      case 'retransmit':
+        if (this.listenerCount('tcp') > 0) {
+          const { id: _id, ...tcp } = toStackTcpEvent(ev);
+          this.emit('tcp', tcp as TcpEvent);
+        }
+        return;
+      case 'closed':
+        this.#nativeClosed = true;
+        if (this.destroyed) {
+          // A socket kept only to observe the end of the close.
+          this.#release();
+          return;
+        }
+        this.#onClosed(ev.error);
+        return;
+    }
+    if (this.destroyed) return;
+    switch (ev.type) {
+      case 'connected':
+        this.#onConnected();
+        return;
+      case 'data':
+        if (ev.data && ev.data.length > 0) {
+          this.#bytesRead += ev.data.length;
+          this.#touch();
+          if (!this.push(ev.data)) this.#setReading(false);
+        }
+        return;
+      case 'end':
+        this.#peerEnded = true;
+        this.push(null);
+        return;
+      case 'writable': {
+        const p = this.#pending;
+        if (p) {
+          this.#pending = undefined;
+          this.#writeNow(p.data, p.cb);
+        }
+        return;
+      }
+    }
+  }
+
+  /** @internal */
+  stackClosed(): void {
+    this.#id = undefined;
+    this.#nativeClosed = true;
+    if (this.destroyed) return;
+    if (this.#connecting) {
+      this.destroy(systemError('ECONNABORTED', 'connect', this.#remoteAddress, this.#remotePort));
+      return;
+    }
+    if (!this.#peerEnded) {
+      this.#peerEnded = true;
+      this.push(null);
+    }
+    this.destroy();
+  }
+
+  // ---- internals ----
+
+  #onConnected(): void {
+    this.#connecting = false;
+    this.#learnAddresses();
+    this.#applyNoDelay();
+    this.#applyKeepAlive();
+    this.#touch();
+    this.emit('connect');
+    this.emit('ready');
+    if (this.destroyed) return;
+    const w = this.#preConnect;
+    this.#preConnect = undefined;
+    if (w) this.#writeNow(w.data, w.cb);
+    const f = this.#finalPending;
+    this.#finalPending = undefined;
+    if (f) this.#shutdownNow(f);
+    if (this.#wantRead) {
+      // _read was called while connecting; the Readable waits for a push.
+      this.#wantRead = false;
+      this.#setReading(true);
+    } else if (!this.isPaused()) {
+      this.read(0);
+    }
+  }
+
+  #onClosed(error: string | undefined): void {
+    if (error) {
+      const syscall = this.#connecting ? 'connect' : error === 'EPIPE' ? 'write' : 'read';
+      const withPeer = syscall === 'connect';
+      this.destroy(
+        systemError(error, syscall, withPeer ? this.#remoteAddress : undefined, withPeer ? this.#remotePort : undefined),
+      );
+      return;
+    }
+    // An orderly end: the peer's FIN came first ('end'), so the readable
+    // side is already ending; nothing more will be sent or received.
+    if (!this.#peerEnded) {
+      this.#peerEnded = true;
+      this.push(null);
+    }
+    if (this.#pending) {
+      const p = this.#pending;
+      this.#pending = undefined;
+      p.cb(systemError('EPIPE', 'write'));
+    }
+  }
+
+  #writeNow(data: Buffer, cb: WriteCallback): void {
+    const id = this.#id;
+    if (id === undefined || this.#nativeClosed || this.#d.closed) {
+      cb(systemError('EPIPE', 'write'));
+      return;
+    }
+    let taken: number;
+    try {
+      taken = this.#d.native.tcpWrite(id, data);
+    } catch (err) {
+      cb(fromNative(err, 'write'));
+      return;
+    }
+    this.#bytesTaken += taken;
+    if (taken > 0) this.#touch();
+    if (taken >= data.length) {
+      cb();
+    } else {
+      this.#pending = { data: data.subarray(taken), cb };
+    }
+  }
+
+  #shutdownNow(cb: WriteCallback): void {
+    const id = this.#id;
+    if (id === undefined || this.#d.closed) {
+      cb();
+      return;
+    }
+    if (this.#nativeClosed) {
+      cb();
+      return;
+    }
+    try {
+      this.#d.native.tcpShutdown(id);
+      this.#shutdown = true;
+    } catch (err) {
+      cb(fromNative(err, 'shutdown'));
+      return;
+    }
+    cb();
+  }
+
+  #setReading(on: boolean): void {
+    if (this.#reading === on) return;
+    const id = this.#id;
+    if (id === undefined || this.#nativeClosed || this.#d.closed) return;
+    this.#reading = on;
+    this.#call(() => this.#d.native.tcpSetReading(id, on));
+  }
+
+  #release(): void {
+    const id = this.#id;
+    if (id === undefined) return;
+    this.#id = undefined;
+    this.#d.unregister(id, this);
+    if (!this.#d.closed) this.#call(() => this.#d.native.tcpRelease(id));
+  }
+
+  #learnAddresses(): void {
+    const id = this.#id;
+    if (id === undefined || this.#d.closed) return;
+    const local = this.#call(() => this.#d.native.localAddress(id));
+    if (local) {
+      this.#localAddress = local.address;
+      this.#localPort = local.port;
+    }
+    if (this.#remoteAddress === undefined) {
+      const info = this.#call(() => this.#d.native.tcpInfo(id));
+      if (info) {
+        this.#remoteAddress = info.remoteAddress;
+        this.#remotePort = info.remotePort;
+        this.#localAddress ??= info.localAddress;
+        this.#localPort ??= info.localPort;
+      }
+    }
+  }
+
+  #applyNoDelay(): void {
+    const id = this.#id;
+    if (this.#noDelay === undefined || id === undefined || this.#d.closed) return;
+    const on = this.#noDelay;
+    this.#call(() => this.#d.native.tcpSetNoDelay(id, on));
+  }
+
+  #applyKeepAlive(): void {
+    const id = this.#id;
+    const ka = this.#keepAlive;
+    if (ka === undefined || id === undefined || this.#d.closed) return;
+    this.#call(() => this.#d.native.tcpSetKeepAlive(id, ka.enable, ka.delay));
+  }
+
+  /** Activity: restart the idle timer. */
+  #touch(): void {
+    this.#timer?.refresh();
+  }
+
+  /** Calls into the addon for options and bookkeeping, where a failure (the connection is already gone) changes nothing. */
+  #call<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+export interface Socket {
+  /** The opt-in typed internals: state changes and retransmissions ({@link TcpEvent}). */
+  on(event: 'tcp', listener: (ev: TcpEvent) => void): this;
+  /** Emitted when the connection is established. */
+  on(event: 'connect' | 'ready' | 'end' | 'finish' | 'drain' | 'timeout', listener: () => void): this;
+  /** Emitted once the socket is fully closed; `hadError` tells whether an 'error' came first. */
+  on(event: 'close', listener: (hadError: boolean) => void): this;
+  /** Received data (a Buffer, or a string after `setEncoding`). */
+  on(event: 'data', listener: (data: Buffer | string) => void): this;
+  /** A {@link SystemError} such as ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE. */
+  on(event: 'error', listener: (err: Error) => void): this;
+  /** Any other stream event. */
+  on(event: string | symbol, listener: (...args: any[]) => void): this;
+  /** See {@link Socket.on}. */
+  once(event: 'tcp', listener: (ev: TcpEvent) => void): this;
+  /** See {@link Socket.on}. */
+  once(event: 'close', listener: (hadError: boolean) => void): this;
+  /** See {@link Socket.on}. */
+  once(event: string | symbol, listener: (...args: any[]) => void): this;
+}

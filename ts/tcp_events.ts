@@ -1,0 +1,156 @@
+/**
+ * What the stack lets you observe of TCP's internals: connection states,
+ * TCP_INFO-like snapshots, typed events, traced segments, listener queues.
+ * @module
+ */
+
+/** The eleven connection states of RFC 9293, named as `ss`/`netstat` name them. */
+export type TcpState =
+  | 'CLOSED'
+  | 'LISTEN'
+  | 'SYN_SENT'
+  | 'SYN_RECEIVED'
+  | 'ESTABLISHED'
+  | 'FIN_WAIT_1'
+  | 'FIN_WAIT_2'
+  | 'CLOSE_WAIT'
+  | 'CLOSING'
+  | 'LAST_ACK'
+  | 'TIME_WAIT';
+
+/** A snapshot of one connection's internals, like Linux's TCP_INFO (`ss -ti`). */
+export interface TcpInfo {
+  /** Current state. */
+  state: TcpState;
+  /** Our address. */
+  localAddress: string;
+  /** Our port. */
+  localPort: number;
+  /** The peer's address. */
+  remoteAddress: string;
+  /** The peer's port. */
+  remotePort: number;
+  /** Smoothed round-trip time (SRTT), ms; 0 before the first sample. */
+  rttMs: number;
+  /** Round-trip time variation (RTTVAR), ms. */
+  rttvarMs: number;
+  /** Current retransmission timeout (RTO), ms. */
+  rtoMs: number;
+  /** Maximum segment size we send. */
+  mss: number;
+  /** Congestion window, bytes. */
+  cwnd: number;
+  /** Slow-start threshold, bytes. */
+  ssthresh: number;
+  /** The window the peer advertises (how much more it will accept), bytes. 0: the peer's receive buffer is full. */
+  sndWnd: number;
+  /** The window we advertise (free space in our receive buffer), bytes. 0: we are not reading. */
+  rcvWnd: number;
+  /** Bytes sent and not yet acknowledged. */
+  bytesInFlight: number;
+  /** Consecutive timeouts of the segment being timed (exponential backoff count). */
+  backoff: number;
+  /** Segments retransmitted over the connection's life. */
+  retransmits: number;
+  /** Bytes the peer acknowledged. */
+  bytesAcked: number;
+  /** Bytes received in order. */
+  bytesReceived: number;
+  /** Bytes sent (first transmissions). */
+  bytesSent: number;
+  /** Bytes in our send buffer not yet acknowledged (`ss` Send-Q). */
+  sendQueue: number;
+  /** Bytes received and not yet read by the application (`ss` Recv-Q). */
+  recvQueue: number;
+}
+
+/** A connection changed state, e.g. `SYN_SENT` → `ESTABLISHED`. */
+export interface TcpStateEvent {
+  /** Discriminant. */
+  type: 'state';
+  /** State before. */
+  from: TcpState;
+  /** State after. */
+  to: TcpState;
+}
+
+/** A segment was retransmitted because its retransmission timer expired. */
+export interface TcpRetransmitEvent {
+  /** Discriminant. */
+  type: 'retransmit';
+  /** Sequence number of the retransmitted segment (absolute). */
+  seq: number;
+  /** Its length (SYN and FIN count as one). */
+  len: number;
+  /** 1 for the first retransmission, 2 for the second, ... */
+  attempt: number;
+  /** The timeout that expired, ms (doubles with each attempt: exponential backoff). */
+  rtoMs: number;
+}
+
+/**
+ * The opt-in `'tcp'` event of a {@link Socket}, {@link Server} or (with the
+ * connection's `id`) a {@link Stack}; discriminated by `type`.
+ */
+export type TcpEvent = TcpStateEvent | TcpRetransmitEvent;
+
+/**
+ * A {@link TcpEvent} as the {@link Stack} reports it, for every connection
+ * including those not accepted yet (their handshake happens before
+ * `accept`). `id` identifies the connection within its stack
+ * (see {@link Socket.connectionId}).
+ */
+export type StackTcpEvent = TcpEvent & {
+  /** The connection's (or listener's) id within the stack. */
+  id: number;
+};
+
+/** One TCP segment sent or received, reported while tracing is on ({@link Stack.setTrace}). */
+export interface SegmentEvent {
+  /** `'in'`: received from the device; `'out'`: sent to it. */
+  dir: 'in' | 'out';
+  /** Sender, `address:port`. */
+  src: string;
+  /** Receiver, `address:port`. */
+  dst: string;
+  /** TCP flags as the addon spells them (e.g. `SYN,ACK`). */
+  flags: string;
+  /** Sequence number (absolute). */
+  seq: number;
+  /** Acknowledgment number (absolute; meaningful when ACK is set). */
+  ack: number;
+  /** Advertised window, bytes (after scaling). */
+  window: number;
+  /** Payload length, bytes. */
+  len: number;
+  /** A one-line rendering by the addon. */
+  text: string;
+}
+
+/** A listener's queues (`server.queues()`), as in the classic listen(2) description. */
+export interface ListenerQueues {
+  /** Connections in SYN_RECEIVED: the half-open (SYN) queue. */
+  synReceived: number;
+  /** Bound of the half-open queue. */
+  synBacklog: number;
+  /** Established connections not yet accepted: the accept queue. */
+  acceptQueue: number;
+  /** The listen backlog bounding the accept queue (Linux lets it hold backlog+1). */
+  backlog: number;
+  /** SYNs dropped because the half-open queue was full. */
+  synDrops: number;
+  /** Handshakes dropped because the accept queue was full. */
+  acceptDrops: number;
+  /** SYN cookies sent. */
+  cookiesSent: number;
+}
+
+/** A local or remote endpoint, as `net.Socket.address()` returns it. */
+export interface AddressInfo {
+  /** IPv4 address. */
+  address: string;
+  /** Always `'IPv4'` for now. */
+  family: 'IPv4';
+  /** Port. */
+  port: number;
+}
