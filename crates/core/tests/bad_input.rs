@@ -205,6 +205,7 @@ impl Fixture {
         let id = self.stack.tcp_accept(self.listener).expect("tcp_accept");
         let info = self.stack.tcp_info(id).expect("tcp_info");
         assert_eq!(info.state, State::Established);
+        self.events();
         let peer = Peer {
             port,
             id,

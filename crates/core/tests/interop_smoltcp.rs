@@ -374,12 +374,15 @@ impl SmolSide {
     /// Move application data in and out of the socket; true if any moved.
     fn run_app(&mut self, role: OurRole) -> bool {
         let mut progress = false;
-        let mut buf = vec![0u8; 64 * 1024];
+        let socket = self.sockets.get_mut::<tcp::Socket>(self.handle);
         loop {
-            match self.socket().recv_slice(&mut buf) {
+            let received = &mut self.received;
+            match socket.recv(|data| {
+                received.update(&*data);
+                (data.len(), data.len())
+            }) {
                 Ok(0) => break,
                 Ok(n) => {
-                    self.received.update(&buf[..n]);
                     self.received_len += n;
                     progress = true;
                 }
@@ -391,12 +394,8 @@ impl SmolSide {
                 Err(tcp::RecvError::InvalidState) => break,
             }
         }
-        while self.sent < self.data.len() && self.socket().may_send() {
-            let sent = self.sent;
-            let data = std::mem::take(&mut self.data);
-            let result = self.socket().send_slice(&data[sent..]);
-            self.data = data;
-            match result {
+        while self.sent < self.data.len() && socket.may_send() {
+            match socket.send_slice(&self.data[self.sent..]) {
                 Ok(0) => break,
                 Ok(n) => {
                     self.sent += n;
@@ -411,8 +410,8 @@ impl SmolSide {
             // smoltcp is the server: it closes after the EOF and its data.
             OurRole::Client => self.sent == self.data.len() && self.eof,
         };
-        if policy && !self.closed_called && self.socket().may_send() {
-            self.socket().close();
+        if policy && !self.closed_called && socket.may_send() {
+            socket.close();
             self.closed_called = true;
             progress = true;
         }
@@ -433,6 +432,8 @@ fn legal_transition(from: State, to: State) -> bool {
             (from, to),
             (Closed, Listen)
                 | (Closed, SynSent)
+                // A child of a listener may be reported as born in SYN_RECEIVED.
+                | (Closed, SynReceived)
                 | (Listen, SynReceived)
                 | (Listen, SynSent)
                 | (SynSent, SynReceived)
