@@ -1,0 +1,118 @@
+//! Devices handed to JS before a stack takes them: TUN and MemoryLink
+//! endpoints, optionally wrapped in an impairment.
+
+use std::sync::Mutex;
+
+use napi_derive::napi;
+
+use tunstack_device::{memory, Device, ImpairedDevice, Impairment};
+
+use crate::address::parse_cidr;
+use crate::error::{guard, invalid, io_error, Result};
+use crate::options::{NativeImpairment, NativeTunOptions};
+
+/// A device not yet owned by a stack. Opening a stack consumes it.
+#[napi]
+pub struct NativeDevice {
+    name: String,
+    device: Mutex<Option<Box<dyn Device>>>,
+}
+
+impl NativeDevice {
+    fn new(device: Box<dyn Device>) -> NativeDevice {
+        NativeDevice {
+            name: device.name(),
+            device: Mutex::new(Some(device)),
+        }
+    }
+
+    /// Take the device for a stack; an error if a stack already has it.
+    pub fn take(&self) -> Result<Box<dyn Device>> {
+        self.device
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .ok_or_else(|| invalid(format!("device {} is already used by a stack", self.name)))
+    }
+}
+
+#[napi]
+impl NativeDevice {
+    /// Device name, e.g. "tun0" or "memory:a".
+    #[napi(getter)]
+    pub fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    /// Wrap this device with an impairment on the packets it receives.
+    #[napi]
+    pub fn impair(&self, options: NativeImpairment) -> Result<()> {
+        guard(|| {
+            let config = options.to_config()?;
+            let mut slot = self.device.lock().unwrap_or_else(|p| p.into_inner());
+            let inner = slot.take().ok_or_else(|| {
+                invalid(format!("device {} is already used by a stack", self.name))
+            })?;
+            *slot = Some(Box::new(ImpairedDevice::new(
+                inner,
+                Impairment::new(config),
+            )));
+            Ok(())
+        })
+    }
+}
+
+/// Open (create or attach to) a TUN interface.
+#[napi]
+pub fn open_tun(options: NativeTunOptions) -> Result<NativeDevice> {
+    guard(|| {
+        #[cfg(target_os = "linux")]
+        {
+            use crate::error::error;
+            let host_address = options
+                .host_address
+                .as_deref()
+                .map(parse_cidr)
+                .transpose()?;
+            let mtu = options
+                .mtu
+                .map(|m| {
+                    u16::try_from(m).map_err(|_| error("EINVAL", format!("mtu {m} is too large")))
+                })
+                .transpose()?;
+            let tun = tunstack_device::TunDevice::open(tunstack_device::TunOptions {
+                name: options.name.clone(),
+                mtu,
+                host_address,
+                netns: options.netns.clone(),
+            })
+            .map_err(io_error)?;
+            Ok(NativeDevice::new(Box::new(tun)))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (options, parse_cidr, io_error);
+            Err(crate::error::error(
+                "ENOTSUP",
+                "TUN devices are supported on Linux only",
+            ))
+        }
+    })
+}
+
+/// Two connected in-memory endpoints [a, b].
+#[napi]
+pub fn memory_link(mtu: Option<u32>) -> Result<Vec<NativeDevice>> {
+    guard(|| {
+        let mtu = mtu.unwrap_or(1500);
+        if !(576..=65_535).contains(&mtu) {
+            return Err(invalid(format!("mtu must be in 576..=65535, got {mtu}")));
+        }
+        let (a, b) =
+            memory::try_pair(mtu as usize, memory::DEFAULT_QUEUE_CAPACITY).map_err(io_error)?;
+        Ok(vec![
+            NativeDevice::new(Box::new(a)),
+            NativeDevice::new(Box::new(b)),
+        ])
+    })
+}
