@@ -26,6 +26,14 @@ impl NativeDevice {
         }
     }
 
+    /// The device's MTU, if no stack has taken it yet.
+    pub fn mtu(&self) -> Result<usize> {
+        let slot = self.device.lock().unwrap_or_else(|p| p.into_inner());
+        slot.as_ref()
+            .map(|d| d.mtu())
+            .ok_or_else(|| invalid(format!("device {} is already used by a stack", self.name)))
+    }
+
     /// Take the device for a stack; an error if a stack already has it.
     pub fn take(&self) -> Result<Box<dyn Device>> {
         self.device

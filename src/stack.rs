@@ -61,8 +61,10 @@ pub fn open_stack(
             })
             .map_err(from_napi)?;
         let events = Arc::new(events);
+        // Validate everything before taking the device, so a bad option
+        // leaves it usable for another attempt.
+        let config = options.to_config(device.mtu()?, random_seed())?;
         let device = device.take()?;
-        let config = options.to_config(device.mtu(), random_seed())?;
         let runtime_options = RuntimeOptions {
             trace: options.trace.unwrap_or(false),
             ..RuntimeOptions::default()
