@@ -36,7 +36,7 @@ pub struct SegmentTrace {
     /// "addr:port" for TCP/UDP, "addr" otherwise.
     pub src: String,
     pub dst: String,
-    /// TCP flags as letters ("S", "SA", "FA", "R", ...); empty for non-TCP.
+    /// TCP flags as words ("SYN,ACK", "FIN,ACK", "RST"); empty for non-TCP.
     pub flags: String,
     pub seq: u32,
     pub ack: u32,

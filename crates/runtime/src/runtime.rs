@@ -373,8 +373,18 @@ impl Runtime {
 }
 
 impl Drop for Runtime {
+    /// Without a close in progress: reset every connection and wait for the
+    /// thread. With one: let it finish its grace period on its own (its
+    /// waiters still run), so dropping the handle does not cut it short.
     fn drop(&mut self) {
-        if self.thread.is_some() {
+        let closing = {
+            let engine = self.shared.engine.lock().unwrap_or_else(|p| p.into_inner());
+            engine.closing.is_some() || engine.stopped.is_some()
+        };
+        if closing {
+            // Detach: the thread owns what it needs (`Arc<Shared>`).
+            self.thread.take();
+        } else {
             self.stop(Duration::ZERO);
         }
     }

@@ -308,7 +308,9 @@ impl StackThread {
             tx_ends.push(tx_buf.len());
         });
 
-        let engine_deadline = engine.stack.poll_at();
+        // `poll(now)` fired everything due by `now`; a deadline not after it
+        // would make the thread spin, so never wait less than a moment.
+        let engine_deadline = engine.stack.poll_at().map(|t| t.max(now + 1));
         engine.sleep_deadline = engine_deadline;
         if !events.is_empty() {
             engine.counters.batches += 1;
