@@ -25,9 +25,21 @@ pub enum Event {
     /// valid until `tcp_release`.
     Closed { id: SocketId, error: Option<Error> },
     /// A state transition, for tracing and the opt-in 'tcp' event.
-    StateChanged { id: SocketId, from: State, to: State },
-    /// A segment was retransmitted after a timeout.
-    Retransmit { id: SocketId, seq: u32, len: u32, attempt: u32, rto_us: u64 },
+    StateChanged {
+        id: SocketId,
+        from: State,
+        to: State,
+    },
+    /// A segment was retransmitted: after a timeout (`attempt` = 1, 2, …,
+    /// the backoff count; SYN/SYN-ACK retransmissions have `len` 0), or by
+    /// fast retransmit on three duplicate ACKs (`attempt` = 0).
+    Retransmit {
+        id: SocketId,
+        seq: u32,
+        len: u32,
+        attempt: u32,
+        rto_us: u64,
+    },
     /// A UDP datagram is waiting in a bound UDP socket's queue; call `udp_recv`.
     UdpReadable { id: SocketId },
 }

@@ -7,13 +7,23 @@
 //! through [`Stack::poll_event`]. That is what lets every test run on virtual
 //! time and lets the runtime crate drive it from one thread.
 
+pub(crate) mod checksum;
 pub mod config;
+mod demux;
+pub(crate) mod env;
 pub mod error;
 pub mod event;
+pub(crate) mod icmp;
+pub(crate) mod ip;
+mod ports;
+pub(crate) mod random;
+pub(crate) mod slab;
 pub mod stack;
 pub mod stats;
 pub mod tcp;
 pub mod time;
+pub(crate) mod tx;
+pub(crate) mod udp;
 
 pub use config::{StackConfig, TcpConfig};
 pub use error::Error;

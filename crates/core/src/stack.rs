@@ -3,12 +3,20 @@
 //! crates/runtime and the binding compile against; change them only together.
 
 use crate::config::StackConfig;
+use crate::env::Env;
 use crate::error::Error;
 use crate::event::Event;
+use crate::ip;
+use crate::random::KeyedState;
+use crate::slab::{Slab, Socket};
 use crate::stats::Stats;
+use crate::tcp::listen::Listener;
 use crate::tcp::state::State;
+use crate::tcp::tcb::Tcb;
 use crate::time::Instant;
-use std::net::SocketAddrV4;
+use crate::udp::{self, UdpSocket};
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// A handle to a TCP listener, TCP connection or UDP socket. Opaque:
 /// slab index plus a generation so a stale handle is never confused with a
@@ -76,60 +84,146 @@ pub struct ListenerQueues {
     pub accept_drops: u64,
     pub cookies_sent: u64,
 }
-
 /// The engine. Single-threaded; the driver owns it (runtime wraps it in a mutex).
 pub struct Stack {
-    _private: (),
+    pub(crate) env: Env,
+    pub(crate) sockets: Slab,
+    /// Connections by (local, remote).
+    pub(crate) conns: HashMap<(SocketAddrV4, SocketAddrV4), SocketId, KeyedState>,
+    /// Listeners by local address (0.0.0.0 = wildcard).
+    pub(crate) listeners: HashMap<SocketAddrV4, SocketId, KeyedState>,
+    /// UDP sockets by local address (0.0.0.0 = wildcard).
+    pub(crate) udp: HashMap<SocketAddrV4, SocketId, KeyedState>,
+    /// Connections in the slab (all states).
+    pub(crate) tcp_count: usize,
+    pub(crate) port_key: KeyedState,
+    pub(crate) port_counter: u32,
+}
+
+impl core::fmt::Debug for Stack {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Stack")
+            .field("address", &self.env.config.address)
+            .field("sockets", &self.sockets.len())
+            .field("connections", &self.tcp_count)
+            .finish()
+    }
 }
 
 impl Stack {
     /// A stack with no sockets.
     pub fn new(config: StackConfig) -> Stack {
-        let _ = config;
-        unimplemented!("engine not written yet")
+        let seed = config.seed;
+        Stack {
+            env: Env::new(config),
+            sockets: Slab::default(),
+            conns: HashMap::with_hasher(KeyedState::new(seed, 1)),
+            listeners: HashMap::with_hasher(KeyedState::new(seed, 2)),
+            udp: HashMap::with_hasher(KeyedState::new(seed, 3)),
+            tcp_count: 0,
+            port_key: KeyedState::new(seed, 4),
+            port_counter: 0,
+        }
     }
 
     /// Our configuration.
     pub fn config(&self) -> &StackConfig {
-        unimplemented!()
+        &self.env.config
     }
 
     /// Process one inbound IP packet (no link header). Never panics on any input.
     pub fn receive(&mut self, now: Instant, packet: &[u8]) {
-        let _ = (now, packet);
-        unimplemented!()
+        self.env.now = now;
+        self.ip_input(packet);
+        self.settle_timers();
     }
 
     /// Fire every timer due at or before `now` (retransmission, TIME_WAIT, ...).
     pub fn poll(&mut self, now: Instant) {
-        let _ = now;
-        unimplemented!()
+        self.env.now = now;
+        while let Some((at, id)) = self.env.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.env.timers.pop();
+            let fire = match self.sockets.tcb_mut(id) {
+                Some(t) if t.timers.heap_at == Some(at) => {
+                    t.timers.heap_at = None;
+                    true
+                }
+                _ => false,
+            };
+            if fire {
+                if let Some(t) = self.sockets.tcb_mut(id) {
+                    t.on_timer(&mut self.env);
+                }
+                self.after_tcb(id);
+            }
+        }
+        self.settle_timers();
+    }
+
+    /// Drop stale heap entries from the top and re-file entries whose
+    /// connection's deadline moved later, so `poll_at` is exact.
+    fn settle_timers(&mut self) {
+        while let Some((at, id)) = self.env.timers.peek() {
+            match self.sockets.tcb_mut(id) {
+                Some(t) if t.timers.heap_at == Some(at) => match t.timers.next() {
+                    Some(n) if n <= at => break,
+                    next => {
+                        self.env.timers.pop();
+                        t.timers.heap_at = None;
+                        if let Some(n) = next {
+                            self.env.timers.push(n, id);
+                            t.timers.heap_at = Some(n);
+                        }
+                    }
+                },
+                _ => {
+                    self.env.timers.pop();
+                }
+            }
+        }
     }
 
     /// The earliest instant at which `poll` has work, if any.
     pub fn poll_at(&self) -> Option<Instant> {
-        unimplemented!()
+        self.env.timers.peek().map(|(at, _)| at)
     }
 
     /// Hand every queued outbound IP packet to `sink`, oldest first, and forget them.
     pub fn transmit(&mut self, sink: &mut dyn FnMut(&[u8])) {
-        let _ = sink;
-        unimplemented!()
+        self.env.tx.drain(sink);
     }
 
     /// True when `transmit` would hand out at least one packet.
     pub fn has_transmit(&self) -> bool {
-        unimplemented!()
+        !self.env.tx.is_empty()
     }
 
     /// Take the oldest pending event.
     pub fn poll_event(&mut self) -> Option<Event> {
-        unimplemented!()
+        self.env.events.pop_front()
     }
 
     /// Counters.
     pub fn stats(&self) -> &Stats {
-        unimplemented!()
+        &self.env.stats
+    }
+
+    /// Run `f` on connection `id` at `now`, then do the bookkeeping.
+    fn with_tcb<R>(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        f: impl FnOnce(&mut Tcb, &mut Env) -> R,
+    ) -> Option<R> {
+        self.env.now = now;
+        let t = self.sockets.tcb_mut(id)?;
+        let r = f(t, &mut self.env);
+        self.after_tcb(id);
+        self.settle_timers();
+        Some(r)
     }
 
     // ---- TCP ----
@@ -137,14 +231,51 @@ impl Stack {
     /// Listen on `local` (address 0.0.0.0 = any of ours; port 0 = ephemeral).
     /// `backlog` bounds the accept queue (Linux semantics: holds backlog+1).
     pub fn tcp_listen(&mut self, local: SocketAddrV4, backlog: u32) -> Result<SocketId, Error> {
-        let _ = (local, backlog);
-        unimplemented!()
+        let ours = self.env.config.address;
+        if !local.ip().is_unspecified() && *local.ip() != ours {
+            return Err(Error::AddrNotAvailable);
+        }
+        let port = match local.port() {
+            0 => self
+                .ephemeral_listen_port()
+                .ok_or(Error::AddrNotAvailable)?,
+            p => p,
+        };
+        let local = SocketAddrV4::new(*local.ip(), port);
+        let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
+        let specific = SocketAddrV4::new(ours, port);
+        if self.listeners.contains_key(&any) || self.listeners.contains_key(&specific) {
+            return Err(Error::AddrInUse);
+        }
+        let id = self
+            .sockets
+            .insert_with(|_| Socket::Listener(Listener::new(local, backlog)));
+        self.listeners.insert(local, id);
+        Ok(id)
     }
 
     /// Take one established connection from a listener's accept queue.
     pub fn tcp_accept(&mut self, listener: SocketId) -> Option<SocketId> {
-        let _ = listener;
-        unimplemented!()
+        let id = self
+            .sockets
+            .listener_mut(listener)?
+            .accept_queue
+            .pop_front()?;
+        if let Some(t) = self.sockets.tcb_mut(id) {
+            t.parent = None;
+            t.in_accept_queue = false;
+            // Events were held back while the child was nobody's; replay
+            // the ones that still matter.
+            if !t.recv_buf.is_empty() || t.fin_received {
+                t.readable_signalled = false;
+                t.signal_readable(&mut self.env);
+            }
+            if matches!(t.state, State::Closed | State::TimeWait) {
+                t.closed_reported = false;
+                t.report_closed(&mut self.env);
+            }
+        }
+        Some(id)
     }
 
     /// Start an active open. `local_port` None = pick an ephemeral port.
@@ -154,8 +285,47 @@ impl Stack {
         remote: SocketAddrV4,
         local_port: Option<u16>,
     ) -> Result<SocketId, Error> {
-        let _ = (now, remote, local_port);
-        unimplemented!()
+        self.env.now = now;
+        if remote.port() == 0 || remote.ip().is_unspecified() || ip::is_bad_source(*remote.ip()) {
+            return Err(Error::InvalidInput);
+        }
+        if self.tcp_count >= self.env.config.tcp.max_connections {
+            return Err(Error::NoBuffers);
+        }
+        let addr = self.env.config.address;
+        let port = match local_port {
+            Some(0) | None => self
+                .ephemeral_connect_port(remote)
+                .ok_or(Error::AddrNotAvailable)?,
+            Some(p) => {
+                let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, p);
+                if self
+                    .conns
+                    .contains_key(&(SocketAddrV4::new(addr, p), remote))
+                    || self.listeners.contains_key(&any)
+                    || self.listeners.contains_key(&SocketAddrV4::new(addr, p))
+                {
+                    return Err(Error::AddrInUse);
+                }
+                p
+            }
+        };
+        let local = SocketAddrV4::new(addr, port);
+        let iss = self.env.isn.isn(now, local, remote);
+        let env = &self.env;
+        let id = self.sockets.insert_with(|id| {
+            let mut t = Tcb::new(id, local, remote, iss, env);
+            t.active_open = true;
+            Socket::Tcp(Box::new(t))
+        });
+        self.tcp_count += 1;
+        self.conns.insert((local, remote), id);
+        self.env.stats.tcp_active_opens += 1;
+        self.with_tcb(now, id, |t, env| {
+            t.set_state(env, State::SynSent);
+            t.send_syn(env);
+        });
+        Ok(id)
     }
 
     /// Queue bytes for sending; returns how many fit in the send buffer
@@ -163,35 +333,96 @@ impl Stack {
     /// `Err(BrokenPipe)` after `tcp_shutdown`, `Err(NotConnected)` before the
     /// handshake completes is NOT an error: data queued in SYN_SENT is sent after it.
     pub fn tcp_send(&mut self, now: Instant, id: SocketId, data: &[u8]) -> Result<usize, Error> {
-        let _ = (now, id, data);
-        unimplemented!()
+        if self.sockets.listener(id).is_some() {
+            return Err(Error::InvalidInput);
+        }
+        self.with_tcb(now, id, |t, env| {
+            match t.state {
+                State::Closed => return Err(t.error.unwrap_or(Error::NotConnected)),
+                State::Listen => return Err(Error::InvalidInput),
+                _ => {}
+            }
+            if t.send_buf.fin_queued
+                || !matches!(
+                    t.state,
+                    State::SynSent | State::SynReceived | State::Established | State::CloseWait
+                )
+            {
+                return Err(Error::BrokenPipe);
+            }
+            let n = t.send_buf.push(data);
+            if n < data.len() {
+                t.want_writable = true;
+            }
+            t.output(env);
+            Ok(n)
+        })
+        .unwrap_or(Err(Error::BadHandle))
     }
 
     /// Move up to `max` bytes of in-order received data to the end of `out`.
     /// Returns `Ok(n)`; `Ok(0)` with `tcp_at_eof` true means the peer's FIN
     /// was read. Reading opens the advertised window (a window update is
     /// sent when it grows enough, per SWS avoidance).
-    pub fn tcp_recv(&mut self, now: Instant, id: SocketId, out: &mut Vec<u8>, max: usize) -> Result<usize, Error> {
-        let _ = (now, id, out, max);
-        unimplemented!()
+    pub fn tcp_recv(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        out: &mut Vec<u8>,
+        max: usize,
+    ) -> Result<usize, Error> {
+        if self.sockets.listener(id).is_some() {
+            return Err(Error::InvalidInput);
+        }
+        self.with_tcb(now, id, |t, env| {
+            t.readable_signalled = false;
+            let n = t.recv_buf.read_into(out, max);
+            if n == 0 {
+                if let (State::Closed, Some(e)) = (t.state, t.error) {
+                    return Err(e);
+                }
+            }
+            if n > 0 && t.state.is_synchronized() && !t.fin_received && t.window_update_due() {
+                t.ack_now = true;
+                t.output(env);
+            }
+            Ok(n)
+        })
+        .unwrap_or(Err(Error::BadHandle))
     }
 
     /// True once the peer's FIN has been received and all data before it read.
     pub fn tcp_at_eof(&self, id: SocketId) -> bool {
-        let _ = id;
-        unimplemented!()
+        self.sockets
+            .tcb(id)
+            .is_some_and(|t| t.fin_received && t.recv_buf.is_empty())
     }
 
     /// Half-close: send FIN after everything queued (shutdown(SHUT_WR)).
     pub fn tcp_shutdown(&mut self, now: Instant, id: SocketId) -> Result<(), Error> {
-        let _ = (now, id);
-        unimplemented!()
+        if self.sockets.listener(id).is_some() {
+            return Err(Error::InvalidInput);
+        }
+        self.with_tcb(now, id, |t, env| t.shutdown(env))
+            .unwrap_or(Err(Error::BadHandle))
     }
 
     /// Send RST now and drop the connection (`resetAndDestroy`).
     pub fn tcp_abort(&mut self, now: Instant, id: SocketId) {
-        let _ = (now, id);
-        unimplemented!()
+        self.env.now = now;
+        if self.sockets.listener(id).is_some() {
+            self.close_listener(id);
+            return;
+        }
+        self.with_tcb(now, id, |t, env| {
+            if !matches!(t.state, State::Closed | State::SynSent | State::TimeWait) {
+                t.send_rst(env);
+                if matches!(t.state, State::Established | State::CloseWait) {
+                    env.stats.tcp_estab_resets += 1;
+                }
+            }
+            t.terminate(env, None);
+        });
     }
 
     /// The user lets go of the handle (like close(2) on the fd). A listener
@@ -200,68 +431,172 @@ impl Stack {
     /// lives on, orphaned, through the close states and TIME_WAIT; no more
     /// events are reported for it. The id must not be used afterwards.
     pub fn tcp_release(&mut self, now: Instant, id: SocketId) {
-        let _ = (now, id);
-        unimplemented!()
+        self.env.now = now;
+        if self.sockets.listener(id).is_some() {
+            self.close_listener(id);
+            self.sockets.remove(id);
+            return;
+        }
+        let Some(t) = self.sockets.tcb_mut(id) else {
+            return;
+        };
+        match t.state {
+            State::Closed => {
+                self.free_tcb(id);
+                return;
+            }
+            State::SynSent => {
+                t.orphan = true;
+                t.terminate(&mut self.env, None);
+            }
+            _ => {
+                t.orphan = true;
+                t.recv_buf.clear();
+                let _ = t.shutdown(&mut self.env);
+                if t.state == State::FinWait2 {
+                    t.timers.close = Some(now + 2 * self.env.config.tcp.msl);
+                }
+            }
+        }
+        self.after_tcb(id);
+        self.settle_timers();
     }
 
     /// TCP_NODELAY: disable Nagle's algorithm.
     pub fn tcp_set_nodelay(&mut self, id: SocketId, nodelay: bool) -> Result<(), Error> {
-        let _ = (id, nodelay);
-        unimplemented!()
+        let now = self.env.now;
+        self.with_tcb(now, id, |t, env| {
+            t.nodelay = nodelay;
+            if nodelay {
+                t.output(env);
+            }
+        })
+        .ok_or(Error::BadHandle)
     }
 
     /// Keepalive with the given idle time in µs (None = off).
     pub fn tcp_set_keepalive(&mut self, id: SocketId, idle: Option<u64>) -> Result<(), Error> {
-        let _ = (id, idle);
-        unimplemented!()
+        let now = self.env.now;
+        self.with_tcb(now, id, |t, env| {
+            t.keepalive_idle = idle;
+            t.keepalive_probes = 0;
+            t.arm_keepalive(env);
+        })
+        .ok_or(Error::BadHandle)
     }
 
     /// A snapshot of the connection's internals.
     pub fn tcp_info(&self, id: SocketId) -> Option<TcpInfo> {
-        let _ = id;
-        unimplemented!()
+        self.sockets.tcb(id).map(|t| t.info())
     }
 
     /// Local address of a listener or connection.
     pub fn local_addr(&self, id: SocketId) -> Option<SocketAddrV4> {
-        let _ = id;
-        unimplemented!()
+        match self.sockets.get(id)? {
+            Socket::Listener(l) => Some(l.local),
+            Socket::Tcp(t) => Some(t.local),
+            Socket::Udp(u) => Some(u.local),
+        }
     }
 
     /// Listener queue sizes and counters.
     pub fn listener_queues(&self, listener: SocketId) -> Option<ListenerQueues> {
-        let _ = listener;
-        unimplemented!()
+        self.sockets
+            .listener(listener)
+            .map(|l| l.queues(self.env.config.tcp.syn_backlog))
     }
 
     /// Every socket, listeners and TIME_WAIT included (like `ss -tuan`).
     pub fn netstat(&self) -> Vec<NetstatEntry> {
-        unimplemented!()
+        let none = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
+        self.sockets
+            .iter()
+            .map(|s| match s {
+                Socket::Listener(l) => NetstatEntry {
+                    proto: "tcp",
+                    local: l.local,
+                    remote: none,
+                    state: State::Listen,
+                    recv_q: l.accept_queue.len() as u32,
+                    send_q: l.backlog,
+                },
+                Socket::Tcp(t) => NetstatEntry {
+                    proto: "tcp",
+                    local: t.local,
+                    remote: t.remote,
+                    state: t.state,
+                    recv_q: t.recv_buf.len() as u32,
+                    send_q: t.send_buf.len() as u32,
+                },
+                Socket::Udp(u) => NetstatEntry {
+                    proto: "udp",
+                    local: u.local,
+                    remote: none,
+                    state: State::Closed,
+                    recv_q: u.queued_bytes() as u32,
+                    send_q: 0,
+                },
+            })
+            .collect()
     }
 
     // ---- UDP ----
 
     /// Bind a UDP socket (port 0 = ephemeral).
     pub fn udp_bind(&mut self, local: SocketAddrV4) -> Result<SocketId, Error> {
-        let _ = local;
-        unimplemented!()
+        let ours = self.env.config.address;
+        if !local.ip().is_unspecified() && *local.ip() != ours {
+            return Err(Error::AddrNotAvailable);
+        }
+        let port = match local.port() {
+            0 => self.ephemeral_udp_port().ok_or(Error::AddrNotAvailable)?,
+            p => p,
+        };
+        let local = SocketAddrV4::new(*local.ip(), port);
+        let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
+        if self.udp.contains_key(&any) || self.udp.contains_key(&SocketAddrV4::new(ours, port)) {
+            return Err(Error::AddrInUse);
+        }
+        let id = self
+            .sockets
+            .insert_with(|_| Socket::Udp(UdpSocket::new(local)));
+        self.udp.insert(local, id);
+        Ok(id)
     }
 
     /// Send one datagram.
-    pub fn udp_send_to(&mut self, id: SocketId, remote: SocketAddrV4, data: &[u8]) -> Result<(), Error> {
-        let _ = (id, remote, data);
-        unimplemented!()
+    pub fn udp_send_to(
+        &mut self,
+        id: SocketId,
+        remote: SocketAddrV4,
+        data: &[u8],
+    ) -> Result<(), Error> {
+        let local = match self.sockets.get(id) {
+            Some(Socket::Udp(u)) => u.local,
+            Some(_) => return Err(Error::InvalidInput),
+            None => return Err(Error::BadHandle),
+        };
+        if remote.port() == 0 || data.len() > u16::MAX as usize - ip::HEADER_LEN - udp::HEADER_LEN {
+            return Err(Error::InvalidInput);
+        }
+        let from = SocketAddrV4::new(self.env.config.address, local.port());
+        udp::send(&mut self.env, from, remote, data);
+        Ok(())
     }
 
     /// Take the oldest queued datagram: (sender, payload appended to `out`).
     pub fn udp_recv(&mut self, id: SocketId, out: &mut Vec<u8>) -> Option<SocketAddrV4> {
-        let _ = (id, out);
-        unimplemented!()
+        self.sockets.udp_mut(id)?.dequeue(out)
     }
 
     /// Close a UDP socket.
     pub fn udp_release(&mut self, id: SocketId) {
-        let _ = id;
-        unimplemented!()
+        if let Some(Socket::Udp(u)) = self.sockets.get(id) {
+            let local = u.local;
+            if self.udp.get(&local) == Some(&id) {
+                self.udp.remove(&local);
+            }
+            self.sockets.remove(id);
+        }
     }
 }

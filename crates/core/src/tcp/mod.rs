@@ -1,3 +1,18 @@
 //! TCP per RFC 9293. One file per mechanism; see DESIGN.md for the map.
 
+pub(crate) mod cc;
+pub(crate) mod input;
+pub(crate) mod isn;
+pub(crate) mod listen;
+pub mod options;
+pub(crate) mod output;
+pub(crate) mod reassembly;
+pub(crate) mod retransmit;
+pub(crate) mod ring;
+pub(crate) mod rtt;
+pub mod segment;
+pub(crate) mod send_buffer;
+pub mod seq;
 pub mod state;
+pub(crate) mod tcb;
+pub(crate) mod timers;

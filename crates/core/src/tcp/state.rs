@@ -38,7 +38,10 @@ impl State {
 
     /// RFC 9293's "synchronized" states: a SYN has been exchanged both ways.
     pub fn is_synchronized(self) -> bool {
-        !matches!(self, State::Closed | State::Listen | State::SynSent | State::SynReceived)
+        !matches!(
+            self,
+            State::Closed | State::Listen | State::SynSent | State::SynReceived
+        )
     }
 }
 

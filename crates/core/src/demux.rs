@@ -1,0 +1,110 @@
+//! Inbound dispatch: validate the IP header, then hand the payload to
+//! ICMP, UDP or TCP; TCP segments are matched to a connection by 4-tuple,
+//! else to a listener by (address, port) with a wildcard fallback, else
+//! answered with RST. Every rejected packet bumps exactly one counter.
+
+use crate::event::Event;
+use crate::icmp;
+use crate::ip::{self, IpError, Ipv4Header};
+use crate::stack::Stack;
+use crate::tcp::output::reply_rst;
+use crate::tcp::segment::{self, SegmentError};
+use crate::udp;
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+impl Stack {
+    pub(crate) fn ip_input(&mut self, packet: &[u8]) {
+        let stats = &mut self.env.stats;
+        stats.ip_in_receives += 1;
+        let hdr = match ip::parse(packet) {
+            Ok(h) => h,
+            Err(IpError::Truncated) => return stats.ip_in_truncated += 1,
+            Err(IpError::Header) => return stats.ip_in_hdr_errors += 1,
+            Err(IpError::Checksum) => return stats.ip_in_csum_errors += 1,
+        };
+        if hdr.dst != self.env.config.address || ip::is_bad_source(hdr.src) {
+            return stats.ip_in_addr_errors += 1;
+        }
+        if hdr.is_fragment {
+            return stats.ip_in_fragments_dropped += 1;
+        }
+        let payload = &packet[hdr.header_len..hdr.total_len];
+        match hdr.protocol {
+            ip::PROTO_TCP => self.tcp_input(&hdr, payload),
+            ip::PROTO_UDP => self.udp_input(&hdr, payload, &packet[..hdr.total_len]),
+            ip::PROTO_ICMP => icmp::input(&mut self.env, &hdr, payload),
+            _ => stats.ip_in_unknown_protos += 1,
+        }
+    }
+
+    fn tcp_input(&mut self, ip: &Ipv4Header, data: &[u8]) {
+        let (seg, payload) = match segment::parse(data, ip.src, ip.dst) {
+            Ok(v) => v,
+            Err(SegmentError::Malformed) => return self.env.stats.tcp_in_errs += 1,
+            Err(SegmentError::Checksum) => return self.env.stats.tcp_in_csum_errors += 1,
+        };
+        self.env.stats.tcp_in_segs += 1;
+        let local = SocketAddrV4::new(ip.dst, seg.dst_port);
+        let remote = SocketAddrV4::new(ip.src, seg.src_port);
+        if let Some(&id) = self.conns.get(&(local, remote)) {
+            let parent = self.sockets.tcb(id).and_then(|t| t.parent);
+            let room = parent
+                .and_then(|l| self.sockets.listener(l))
+                .is_none_or(|l| l.accept_room());
+            if let Some(t) = self.sockets.tcb_mut(id) {
+                t.input(&mut self.env, &seg, payload, room);
+            }
+            self.after_tcb(id);
+            return;
+        }
+        let listener = self
+            .listeners
+            .get(&local)
+            .or_else(|| {
+                self.listeners
+                    .get(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, local.port()))
+            })
+            .copied();
+        if let Some(lid) = listener {
+            return self.listen_input(lid, local, remote, &seg, payload.len());
+        }
+        // No socket (RFC 9293 §3.10.7.1): RST unless it was a RST.
+        if !seg.rst() {
+            let len = payload.len() as u32 + seg.syn() as u32 + seg.fin() as u32;
+            let ack = seg.has_ack().then_some(seg.ack);
+            reply_rst(&mut self.env, local, remote, seg.seq, ack, len);
+        }
+    }
+
+    fn udp_input(&mut self, ip: &Ipv4Header, data: &[u8], packet: &[u8]) {
+        let Some(d) = udp::parse(data, ip.src, ip.dst) else {
+            return self.env.stats.udp_in_errors += 1;
+        };
+        let local = SocketAddrV4::new(ip.dst, d.dst_port);
+        let id = self
+            .udp
+            .get(&local)
+            .or_else(|| {
+                self.udp
+                    .get(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, d.dst_port))
+            })
+            .copied();
+        let Some(id) = id else {
+            self.env.stats.udp_no_ports += 1;
+            icmp::port_unreachable(&mut self.env, ip, packet);
+            return;
+        };
+        let from = SocketAddrV4::new(ip.src, d.src_port);
+        if let Some(s) = self.sockets.udp_mut(id) {
+            let was_empty = s.queued() == 0;
+            if s.enqueue(from, d.payload) {
+                self.env.stats.udp_in_datagrams += 1;
+                if was_empty {
+                    self.env.events.push_back(Event::UdpReadable { id });
+                }
+            } else {
+                self.env.stats.udp_in_errors += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! What every protocol handler writes to: the outbound packet queue, the
+//! event queue, the counters and the timer heap, plus the configuration
+//! and the current time. Kept apart from the socket table so a connection
+//! can be borrowed mutably while it emits packets and events.
+
+use crate::config::StackConfig;
+use crate::event::Event;
+use crate::ip;
+use crate::stats::Stats;
+use crate::tcp::isn::IsnGenerator;
+use crate::tcp::segment::{self, SegmentOut, RST};
+use crate::tcp::timers::TimerHeap;
+use crate::time::Instant;
+use crate::tx::TxQueue;
+use std::collections::VecDeque;
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+/// Smallest MSS we will use, whatever the peer or the MTU says (Linux's
+/// TCP_MIN_MSS): keeps segmentation from degenerating.
+pub const MIN_MSS: u32 = 88;
+
+/// Shared outputs and context of the engine.
+#[derive(Debug)]
+pub struct Env {
+    pub config: StackConfig,
+    pub now: Instant,
+    pub tx: TxQueue,
+    pub events: VecDeque<Event>,
+    pub stats: Stats,
+    pub timers: TimerHeap,
+    pub isn: IsnGenerator,
+    ip_id: u16,
+}
+
+impl Env {
+    /// Context for a stack with `config`.
+    pub fn new(config: StackConfig) -> Self {
+        let isn = IsnGenerator::new(config.seed);
+        let ip_id = (config.seed >> 16) as u16;
+        Env {
+            config,
+            now: 0,
+            tx: TxQueue::default(),
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            timers: TimerHeap::default(),
+            isn,
+            ip_id,
+        }
+    }
+
+    /// Largest TCP payload the link carries (MTU minus IP and TCP headers).
+    pub fn mss_limit(&self) -> u32 {
+        (self.config.mtu as u32).saturating_sub(40).max(MIN_MSS)
+    }
+
+    /// A fresh IP identification value.
+    pub fn next_ip_id(&mut self) -> u16 {
+        self.ip_id = self.ip_id.wrapping_add(1);
+        self.ip_id
+    }
+
+    /// Queue one TCP segment from `local` to `remote`.
+    pub fn send_tcp(&mut self, local: SocketAddrV4, remote: SocketAddrV4, seg: &SegmentOut) {
+        let id = self.next_ip_id();
+        let mut buf = self.tx.buffer();
+        segment::emit(
+            &mut buf,
+            *local.ip(),
+            *remote.ip(),
+            self.config.ttl,
+            id,
+            seg,
+        );
+        self.tx.push(buf);
+        self.stats.ip_out_requests += 1;
+        self.stats.tcp_out_segs += 1;
+        if seg.flags & RST != 0 {
+            self.stats.tcp_out_rsts += 1;
+        }
+    }
+
+    /// Queue an IP packet whose payload `write` appends (`len` bytes).
+    pub fn send_ip(
+        &mut self,
+        dst: Ipv4Addr,
+        protocol: u8,
+        len: usize,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) {
+        let id = self.next_ip_id();
+        let mut buf = self.tx.buffer();
+        ip::write_header(
+            &mut buf,
+            self.config.address,
+            dst,
+            protocol,
+            self.config.ttl,
+            id,
+            len,
+        );
+        write(&mut buf);
+        self.tx.push(buf);
+        self.stats.ip_out_requests += 1;
+    }
+}

@@ -1,0 +1,253 @@
+//! Sending (RFC 9293 §3.8.6, RFC 5681, RFC 896): what may go out now given
+//! the peer's window, the congestion window, Nagle and sender-side silly
+//! window avoidance; the SYN, ACK and RST segments; piggybacked ACKs.
+
+use super::cc::CongestionControl;
+use super::segment::{SegmentOut, ACK, FIN, PSH, RST, SYN};
+use super::seq::Seq;
+use super::state::State;
+use super::tcb::Tcb;
+use crate::env::Env;
+use std::net::SocketAddrV4;
+
+impl Tcb {
+    fn segment<'a>(
+        &mut self,
+        seq: Seq,
+        flags: u8,
+        payload: (&'a [u8], &'a [u8]),
+    ) -> SegmentOut<'a> {
+        let window = self.advertise();
+        SegmentOut {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq,
+            ack: if flags & ACK != 0 {
+                self.rcv_nxt
+            } else {
+                Seq(0)
+            },
+            flags,
+            window,
+            mss: None,
+            payload,
+        }
+    }
+
+    /// Send our SYN (active open) or SYN-ACK (passive or simultaneous open).
+    pub fn send_syn(&mut self, env: &mut Env) {
+        let flags = if self.state == State::SynSent {
+            SYN
+        } else {
+            SYN | ACK
+        };
+        let mut seg = self.segment(self.iss, flags, (&[], &[]));
+        // Windows in SYNs are never scaled (RFC 7323 §2.2).
+        seg.window = self.recv_buf.free().min(u16::MAX as usize) as u16;
+        seg.mss = Some(self.rcv_mss.min(u16::MAX as u32) as u16);
+        env.send_tcp(self.local, self.remote, &seg);
+        self.snd_nxt = self.iss + 1;
+        self.snd_max = self.snd_max.max(self.snd_nxt);
+        self.ack_now = false;
+        // Karn: only a SYN sent once can give an RTT sample.
+        self.rtt_timing = if self.retries == 0 {
+            Some((self.iss, env.now))
+        } else {
+            None
+        };
+        if self.timers.rtx.is_none() {
+            self.timers.rtx = Some(env.now + self.rtt.rto());
+        }
+    }
+
+    /// A pure ACK. Its sequence number is the highest sent, which every
+    /// receiver finds acceptable even while we are resending older data.
+    pub fn send_ack(&mut self, env: &mut Env) {
+        let seg = self.segment(self.snd_max, ACK, (&[], &[]));
+        env.send_tcp(self.local, self.remote, &seg);
+        self.ack_now = false;
+    }
+
+    /// A probe the peer must answer with an ACK carrying its window: an
+    /// old sequence number and no data (what Linux sends for zero-window
+    /// probes and keepalives).
+    pub fn send_probe(&mut self, env: &mut Env) {
+        let seg = self.segment(self.snd_una - 1, ACK, (&[], &[]));
+        env.send_tcp(self.local, self.remote, &seg);
+        self.ack_now = false;
+    }
+
+    /// RST for an established connection we abort.
+    pub fn send_rst(&mut self, env: &mut Env) {
+        let seg = self.segment(self.snd_max, RST | ACK, (&[], &[]));
+        env.send_tcp(self.local, self.remote, &seg);
+    }
+
+    /// Send `len` data bytes from `seq` (plus FIN when `fin`).
+    fn send_data(&mut self, env: &mut Env, seq: Seq, len: u32, fin: bool) {
+        let mut flags = ACK;
+        if fin {
+            flags |= FIN;
+        }
+        if len > 0 {
+            flags |= PSH;
+        }
+        let window = self.advertise();
+        let (a, b) = self.send_buf.slices(seq, len as usize);
+        let seg = SegmentOut {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq,
+            ack: self.rcv_nxt,
+            flags,
+            window,
+            mss: None,
+            payload: (a, b),
+        };
+        env.send_tcp(self.local, self.remote, &seg);
+        self.ack_now = false;
+    }
+
+    /// Retransmit the oldest unacknowledged segment (fast retransmit and
+    /// NewReno partial ACKs); snd_nxt is left alone.
+    pub fn retransmit_head(&mut self, env: &mut Env) -> u32 {
+        let data_end = self.send_buf.end_seq();
+        let len = data_end.since(self.snd_una).min(self.snd_mss);
+        let fin = self.fin_sent() && self.snd_una + len == data_end;
+        if len == 0 && !fin {
+            return 0;
+        }
+        self.send_data(env, self.snd_una, len, fin);
+        self.rtt_timing = None;
+        env.stats.tcp_retrans_segs += 1;
+        self.total_retransmits += 1;
+        len
+    }
+
+    fn can_send_data(&self) -> bool {
+        matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::LastAck
+                | State::Closing
+        )
+    }
+
+    /// Send whatever the windows, Nagle and SWS avoidance allow, then an
+    /// ACK if one is still owed.
+    pub fn output(&mut self, env: &mut Env) {
+        self.output_with(env, false);
+    }
+
+    /// Like `output`, but `force` sends one segment even if Nagle or
+    /// sender SWS avoidance would wait (the persist timer's override).
+    pub fn output_with(&mut self, env: &mut Env, force: bool) {
+        if self.can_send_data() {
+            self.send_loop(env, force);
+        }
+        if self.ack_now {
+            match self.state {
+                State::Closed | State::Listen | State::SynSent => self.ack_now = false,
+                _ => self.send_ack(env),
+            }
+        }
+    }
+
+    fn send_loop(&mut self, env: &mut Env, force: bool) {
+        let data_end = self.send_buf.end_seq();
+        loop {
+            if self.snd_nxt.gt(data_end) {
+                break; // FIN already sent
+            }
+            let flight = self.in_flight();
+            let wnd = self.snd_wnd.min(self.cc.cwnd());
+            let usable = wnd.saturating_sub(flight);
+            let avail = data_end.since(self.snd_nxt);
+            let len = usable.min(avail).min(self.snd_mss);
+            let fin = self.send_buf.fin_queued && len == avail;
+            if len == 0 && !fin {
+                break;
+            }
+            let resend = self.snd_nxt.lt(self.snd_max);
+            if !force && !resend && len < self.snd_mss && len > 0 {
+                if len < avail {
+                    // Window-limited runt: sender SWS avoidance.
+                    if len < self.max_snd_wnd / 2 {
+                        break;
+                    }
+                } else if !self.nodelay && flight > 0 && !self.send_buf.fin_queued {
+                    break; // Nagle: one small segment in flight at a time
+                }
+            }
+            let seq = self.snd_nxt;
+            self.send_data(env, seq, len, fin);
+            self.snd_nxt = seq + len + fin as u32;
+            if resend {
+                env.stats.tcp_retrans_segs += 1;
+                self.total_retransmits += 1;
+            } else if len > 0 {
+                self.bytes_sent += len as u64;
+            }
+            if self.snd_nxt.gt(self.snd_max) {
+                if self.rtt_timing.is_none() && !resend {
+                    self.rtt_timing = Some((seq, env.now));
+                }
+                self.snd_max = self.snd_nxt;
+            }
+            if self.timers.rtx.is_none() {
+                self.timers.rtx = Some(env.now + self.rtt.rto());
+            }
+            self.timers.persist = None;
+            self.persist_backoff = 0;
+            if force || fin {
+                break;
+            }
+        }
+        // Data waits but nothing is in flight to clock it out: the persist
+        // timer makes sure a closed or tiny window is probed.
+        if self.snd_una == self.snd_max
+            && self.send_buf.end_seq().gt(self.snd_nxt)
+            && self.timers.rtx.is_none()
+            && self.timers.persist.is_none()
+        {
+            self.timers.persist = Some(env.now + self.persist_interval(env));
+        }
+    }
+
+    /// Persist interval: the RTO, doubled per unanswered probe, at most rto_max.
+    pub fn persist_interval(&self, env: &Env) -> u64 {
+        let base = self.rtt.rto().max(env.config.tcp.rto_min);
+        base.saturating_mul(1u64 << self.persist_backoff.min(16))
+            .min(env.config.tcp.rto_max)
+    }
+}
+
+/// RST in reply to a segment that has no connection (RFC 9293 §3.10.7.1):
+/// if it carried an ACK, `<SEQ=SEG.ACK><CTL=RST>`, otherwise
+/// `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`.
+pub fn reply_rst(
+    env: &mut Env,
+    local: SocketAddrV4,
+    remote: SocketAddrV4,
+    seg_seq: Seq,
+    seg_ack: Option<Seq>,
+    seg_len: u32,
+) {
+    let (seq, ack, flags) = match seg_ack {
+        Some(a) => (a, Seq(0), RST),
+        None => (Seq(0), seg_seq + seg_len, RST | ACK),
+    };
+    let seg = SegmentOut {
+        src_port: local.port(),
+        dst_port: remote.port(),
+        seq,
+        ack,
+        flags,
+        window: 0,
+        mss: None,
+        payload: (&[], &[]),
+    };
+    env.send_tcp(local, remote, &seg);
+}

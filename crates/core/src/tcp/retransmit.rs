@@ -1,0 +1,186 @@
+//! Timer expiry for one connection: retransmission timeout with backoff
+//! and give-up (RFC 6298 §5, RFC 9293 §3.8.3), the persist timer that
+//! probes a zero window (RFC 9293 §3.8.6.1), keepalive (RFC 9293
+//! §3.8.4), and the end of TIME_WAIT (2×MSL) or an orphan's FIN_WAIT_2.
+
+use super::cc::CongestionControl;
+use super::state::State;
+use super::tcb::Tcb;
+use crate::env::Env;
+use crate::error::Error;
+use crate::event::Event;
+use crate::time::{Instant, SECONDS};
+
+/// Keepalive probe interval once the idle time has passed (Linux: 75 s).
+pub const KEEPALIVE_INTERVAL: u64 = 75 * SECONDS;
+/// Unanswered keepalive probes before giving up (Linux: 9).
+pub const KEEPALIVE_PROBES: u32 = 9;
+
+fn due(t: &mut Option<Instant>, now: Instant) -> bool {
+    match *t {
+        Some(at) if at <= now => {
+            *t = None;
+            true
+        }
+        _ => false,
+    }
+}
+
+impl Tcb {
+    /// Run every timer due at `env.now`.
+    pub fn on_timer(&mut self, env: &mut Env) {
+        let now = env.now;
+        if due(&mut self.timers.close, now) {
+            match self.state {
+                State::TimeWait => self.set_state(env, State::Closed),
+                State::FinWait2 if self.orphan => self.terminate(env, None),
+                _ => {}
+            }
+        }
+        if self.state == State::Closed {
+            return;
+        }
+        if due(&mut self.timers.rtx, now) {
+            self.on_rto(env);
+        }
+        if self.state == State::Closed {
+            return;
+        }
+        if due(&mut self.timers.persist, now) {
+            self.on_persist(env);
+        }
+        if self.state == State::Closed {
+            return;
+        }
+        if due(&mut self.timers.keepalive, now) {
+            self.on_keepalive(env);
+        }
+    }
+
+    fn on_rto(&mut self, env: &mut Env) {
+        let tcp = &env.config.tcp;
+        match self.state {
+            State::SynSent | State::SynReceived => {
+                let limit = if self.state == State::SynReceived && self.parent.is_some() {
+                    tcp.synack_retries
+                } else {
+                    tcp.syn_retries
+                };
+                env.stats.tcp_timeouts += 1;
+                if self.retries >= limit {
+                    env.stats.tcp_attempt_fails += 1;
+                    return self.terminate(env, Some(Error::TimedOut));
+                }
+                self.retries += 1;
+                self.rtt.back_off();
+                self.send_syn(env);
+                self.timers.rtx = Some(env.now + self.rtt.rto());
+                env.stats.tcp_retrans_segs += 1;
+                self.total_retransmits += 1;
+                let ev = Event::Retransmit {
+                    id: self.id,
+                    seq: self.iss.0,
+                    len: 0,
+                    attempt: self.retries,
+                    rto_us: self.rtt.rto(),
+                };
+                // Retransmitted SYN-ACKs of half-open children are shown too.
+                if !self.orphan {
+                    env.events.push_back(ev);
+                }
+            }
+            _ if self.snd_una != self.snd_max => {
+                env.stats.tcp_timeouts += 1;
+                if self.retries >= tcp.max_retries {
+                    return self.terminate(env, Some(Error::TimedOut));
+                }
+                self.retries += 1;
+                let (out, mss) = (self.outstanding(), self.snd_mss);
+                self.cc.on_rto(out, mss);
+                self.in_recovery = false;
+                self.recover = self.snd_max;
+                self.dupacks = 0;
+                self.rtt.back_off();
+                // Go back: everything after the head is resent as the
+                // window reopens (snd_nxt rewinds; RFC 5681 §3.1 cwnd = 1 MSS).
+                let seq = self.snd_una;
+                let len = self.retransmit_head(env);
+                let fin = self.fin_sent() && seq + len == self.send_buf.end_seq();
+                self.snd_nxt = seq + len + fin as u32;
+                self.timers.rtx = Some(env.now + self.rtt.rto());
+                self.emit(
+                    env,
+                    Event::Retransmit {
+                        id: self.id,
+                        seq: seq.0,
+                        len,
+                        attempt: self.retries,
+                        rto_us: self.rtt.rto(),
+                    },
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn on_persist(&mut self, env: &mut Env) {
+        if !matches!(
+            self.state,
+            State::Established | State::CloseWait | State::FinWait1 | State::LastAck
+        ) {
+            return;
+        }
+        let unsent = self.send_buf.end_seq().gt(self.snd_nxt);
+        if self.snd_una != self.snd_max || !unsent {
+            return;
+        }
+        if self.snd_wnd == 0 {
+            self.probes_unanswered += 1;
+            if self.probes_unanswered > env.config.tcp.max_retries {
+                return self.terminate(env, Some(Error::TimedOut));
+            }
+            self.send_probe(env);
+            self.persist_backoff += 1;
+            self.timers.persist = Some(env.now + self.persist_interval(env));
+        } else {
+            // A window too small for Nagle/SWS to use: send what fits.
+            self.output_with(env, true);
+        }
+    }
+
+    fn on_keepalive(&mut self, env: &mut Env) {
+        let Some(idle) = self.keepalive_idle else {
+            return;
+        };
+        if !matches!(
+            self.state,
+            State::Established | State::CloseWait | State::FinWait2
+        ) {
+            return;
+        }
+        let now = env.now;
+        if self.snd_una != self.snd_max || now < self.last_recv + idle {
+            // Busy, or heard from the peer recently: check again later.
+            let base = if self.snd_una != self.snd_max {
+                now
+            } else {
+                self.last_recv
+            };
+            self.timers.keepalive = Some((base + idle).max(now + 1));
+            return;
+        }
+        if self.keepalive_probes >= KEEPALIVE_PROBES {
+            return self.terminate(env, Some(Error::TimedOut));
+        }
+        self.keepalive_probes += 1;
+        self.send_probe(env);
+        self.timers.keepalive = Some(now + KEEPALIVE_INTERVAL.min(idle.max(1)));
+    }
+
+    /// Start (or restart) keepalive checking from now.
+    pub fn arm_keepalive(&mut self, env: &Env) {
+        self.timers.keepalive = self
+            .keepalive_idle
+            .map(|idle| env.now.max(self.last_recv) + idle.max(1));
+    }
+}

@@ -1,0 +1,372 @@
+//! The transmission control block (RFC 9293 §3.3.1): everything one
+//! connection knows. Segment arrival is in input.rs, sending in output.rs,
+//! timer expiry in retransmit.rs; this file holds the state and the small
+//! helpers they share (state transitions, events, windows).
+
+use super::cc::{CongestionControl, Reno};
+use super::reassembly::RecvBuffer;
+use super::rtt::RttEstimator;
+use super::send_buffer::SendBuffer;
+use super::seq::Seq;
+use super::state::State;
+use super::timers::Timers;
+use crate::env::Env;
+use crate::error::Error;
+use crate::event::Event;
+use crate::stack::{SocketId, TcpInfo};
+use crate::time::Instant;
+use std::net::SocketAddrV4;
+
+/// MSS assumed when the peer sends no MSS option (RFC 9293 §3.7.1).
+pub const DEFAULT_MSS: u32 = 536;
+/// Largest unscaled window.
+pub const MAX_WINDOW: u32 = 65_535;
+
+/// One TCP connection.
+#[derive(Debug)]
+pub struct Tcb {
+    pub id: SocketId,
+    pub local: SocketAddrV4,
+    pub remote: SocketAddrV4,
+    pub state: State,
+    /// Why the connection ended, if it did not end cleanly.
+    pub error: Option<Error>,
+    /// The listener while this is a half-open or not-yet-accepted child.
+    pub parent: Option<SocketId>,
+    /// Completed and waiting in the parent's accept queue.
+    pub in_accept_queue: bool,
+    /// Released by the user: runs to completion silently, then is freed.
+    pub orphan: bool,
+    /// Opened by `tcp_connect` (a `Connected` event is due on ESTABLISHED).
+    pub active_open: bool,
+    /// Nagle's algorithm disabled.
+    pub nodelay: bool,
+    pub closed_reported: bool,
+    pub readable_signalled: bool,
+    pub want_writable: bool,
+    /// An ACK must go out (piggybacked if data is sent anyway).
+    pub ack_now: bool,
+    /// The completing ACK was dropped because the accept queue was full.
+    pub accept_overflow: bool,
+
+    // Send sequence space (RFC 9293 §3.3.1).
+    pub iss: Seq,
+    pub snd_una: Seq,
+    pub snd_nxt: Seq,
+    /// Highest sequence number sent so far (snd_nxt rewinds on timeout).
+    pub snd_max: Seq,
+    pub snd_wnd: u32,
+    pub snd_wl1: Seq,
+    pub snd_wl2: Seq,
+    pub max_snd_wnd: u32,
+    pub snd_mss: u32,
+    /// Shift applied to windows the peer advertises (RFC 7323; 0 until negotiated).
+    pub snd_wscale: u8,
+    pub send_buf: SendBuffer,
+
+    // Receive sequence space.
+    pub irs: Seq,
+    pub rcv_nxt: Seq,
+    /// Right edge of the window last advertised; never moves left.
+    pub rcv_adv: Seq,
+    /// MSS we advertise.
+    pub rcv_mss: u32,
+    /// Shift we apply to windows we advertise (0 until negotiated).
+    pub rcv_wscale: u8,
+    pub fin_received: bool,
+    pub recv_buf: RecvBuffer,
+
+    // Reliability and congestion.
+    pub rtt: RttEstimator,
+    /// Segment being timed for an RTT sample: (sequence, send time).
+    pub rtt_timing: Option<(Seq, Instant)>,
+    /// Consecutive expiries of the retransmission timer.
+    pub retries: u32,
+    pub dupacks: u32,
+    /// NewReno "recover" (RFC 6582).
+    pub recover: Seq,
+    pub in_recovery: bool,
+    pub cc: Reno,
+    pub timers: Timers,
+    pub persist_backoff: u32,
+    /// Window probes sent since the peer last answered.
+    pub probes_unanswered: u32,
+    pub keepalive_idle: Option<u64>,
+    pub last_recv: Instant,
+    pub keepalive_probes: u32,
+
+    // Counters for tcp_info.
+    pub total_retransmits: u64,
+    pub bytes_acked: u64,
+    pub bytes_received: u64,
+    pub bytes_sent: u64,
+}
+
+impl Tcb {
+    /// A CLOSED connection between `local` and `remote` with ISN `iss`.
+    pub fn new(
+        id: SocketId,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        iss: Seq,
+        env: &Env,
+    ) -> Tcb {
+        let tcp = &env.config.tcp;
+        let mss = env.mss_limit();
+        let snd_mss = DEFAULT_MSS.min(mss);
+        Tcb {
+            id,
+            local,
+            remote,
+            state: State::Closed,
+            error: None,
+            parent: None,
+            in_accept_queue: false,
+            orphan: false,
+            active_open: false,
+            nodelay: false,
+            closed_reported: false,
+            readable_signalled: false,
+            want_writable: false,
+            ack_now: false,
+            accept_overflow: false,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss,
+            snd_max: iss,
+            snd_wnd: 0,
+            snd_wl1: Seq(0),
+            snd_wl2: Seq(0),
+            max_snd_wnd: 0,
+            snd_mss,
+            snd_wscale: 0,
+            send_buf: SendBuffer::new(tcp.send_buffer.max(1), iss + 1),
+            irs: Seq(0),
+            rcv_nxt: Seq(0),
+            rcv_adv: Seq(0),
+            rcv_mss: mss,
+            rcv_wscale: 0,
+            fin_received: false,
+            recv_buf: RecvBuffer::new(tcp.recv_buffer.max(1)),
+            rtt: RttEstimator::new(tcp.rto_initial, tcp.rto_min, tcp.rto_max),
+            rtt_timing: None,
+            retries: 0,
+            dupacks: 0,
+            recover: iss,
+            in_recovery: false,
+            cc: Reno::new(snd_mss),
+            timers: Timers::default(),
+            persist_backoff: 0,
+            probes_unanswered: 0,
+            keepalive_idle: None,
+            last_recv: env.now,
+            keepalive_probes: 0,
+            total_retransmits: 0,
+            bytes_acked: 0,
+            bytes_received: 0,
+            bytes_sent: 0,
+        }
+    }
+
+    /// Visible to the user (accepted or actively opened, not released).
+    #[inline]
+    pub fn visible(&self) -> bool {
+        !self.orphan && self.parent.is_none()
+    }
+
+    /// Queue an event for the user, unless nobody is listening for it.
+    pub fn emit(&self, env: &mut Env, ev: Event) {
+        if self.visible() {
+            env.events.push_back(ev);
+        }
+    }
+
+    /// Change state, reporting the transition (and the end of the
+    /// connection when it ends).
+    pub fn set_state(&mut self, env: &mut Env, to: State) {
+        let from = self.state;
+        if from == to {
+            return;
+        }
+        self.state = to;
+        if !self.orphan {
+            env.events.push_back(Event::StateChanged {
+                id: self.id,
+                from,
+                to,
+            });
+        }
+        match to {
+            State::TimeWait => {
+                self.timers.clear();
+                self.timers.close = Some(env.now + 2 * env.config.tcp.msl);
+                self.report_closed(env);
+            }
+            State::Closed => {
+                self.timers.clear();
+                self.report_closed(env);
+            }
+            _ => {}
+        }
+    }
+
+    /// Report the end of the connection once (at TIME_WAIT or CLOSED,
+    /// whichever comes first: the user's socket is done either way).
+    pub fn report_closed(&mut self, env: &mut Env) {
+        if !self.closed_reported {
+            self.closed_reported = true;
+            self.emit(
+                env,
+                Event::Closed {
+                    id: self.id,
+                    error: self.error,
+                },
+            );
+        }
+    }
+
+    /// Tell the user there is something to read (edge-triggered: once
+    /// until the next `tcp_recv`).
+    pub fn signal_readable(&mut self, env: &mut Env) {
+        if !self.readable_signalled {
+            self.readable_signalled = true;
+            self.emit(env, Event::Readable { id: self.id });
+        }
+    }
+
+    /// End the connection with `error` (None = quietly).
+    pub fn terminate(&mut self, env: &mut Env, error: Option<Error>) {
+        if self.error.is_none() {
+            self.error = error;
+        }
+        self.set_state(env, State::Closed);
+    }
+
+    /// Bytes sent and not yet acknowledged.
+    #[inline]
+    pub fn outstanding(&self) -> u32 {
+        self.snd_max.since(self.snd_una)
+    }
+
+    /// Bytes counted against the windows (snd_nxt rewinds after a timeout).
+    #[inline]
+    pub fn in_flight(&self) -> u32 {
+        self.snd_nxt.since(self.snd_una)
+    }
+
+    /// Our FIN has been sent.
+    #[inline]
+    pub fn fin_sent(&self) -> bool {
+        self.send_buf.fin_queued && self.snd_max.gt(self.send_buf.end_seq())
+    }
+
+    /// Our FIN has been acknowledged.
+    #[inline]
+    pub fn fin_acked(&self) -> bool {
+        self.send_buf.fin_queued && self.snd_una.gt(self.send_buf.end_seq())
+    }
+
+    /// Everything queued (and the FIN, if any) is acknowledged.
+    pub fn flushed(&self) -> bool {
+        self.send_buf.is_empty() && self.snd_una == self.snd_max
+    }
+
+    /// Adopt the peer's MSS option (absent = 536), clamped to our link.
+    pub fn set_peer_mss(&mut self, mss: Option<u16>, limit: u32) {
+        let m = mss.map(u32::from).unwrap_or(DEFAULT_MSS);
+        self.snd_mss = m.clamp(crate::env::MIN_MSS, limit);
+        self.cc.reset(self.snd_mss);
+    }
+
+    /// The window we could offer right now: free receive space, capped by
+    /// what the header field (times our scale) can express.
+    fn window_capacity(&self) -> u32 {
+        let max = MAX_WINDOW << self.rcv_wscale;
+        (self.recv_buf.free() as u64).min(max as u64) as u32
+    }
+
+    /// Receiver-side silly window avoidance (RFC 9293 §3.8.6.2.2): the
+    /// right edge only moves when it can move by min(buffer/2, MSS).
+    fn sws_threshold(&self) -> u32 {
+        ((self.recv_buf.limit() / 2) as u32)
+            .min(self.rcv_mss)
+            .max(1)
+    }
+
+    /// The window to put in an outgoing segment; records the right edge.
+    pub fn advertise(&mut self) -> u16 {
+        let cur = self.rcv_adv.since(self.rcv_nxt);
+        let cap = self.window_capacity();
+        let wnd = if cap > cur && cap - cur >= self.sws_threshold() {
+            cap
+        } else {
+            cur
+        };
+        let wnd = wnd.min(cap.max(cur));
+        self.rcv_adv = self.rcv_nxt + wnd;
+        (wnd >> self.rcv_wscale).min(u16::MAX as u32) as u16
+    }
+
+    /// After the user read: is the window growth worth a window update?
+    pub fn window_update_due(&self) -> bool {
+        let cur = self.rcv_adv.since(self.rcv_nxt);
+        let cap = self.window_capacity();
+        cap > cur && cap - cur >= self.sws_threshold()
+    }
+
+    /// The TCP_INFO-like snapshot.
+    pub fn info(&self) -> TcpInfo {
+        TcpInfo {
+            state: self.state,
+            local: self.local,
+            remote: self.remote,
+            srtt_us: self.rtt.srtt(),
+            rttvar_us: self.rtt.rttvar(),
+            rto_us: self.rtt.rto(),
+            mss: self.snd_mss,
+            cwnd: self.cc.cwnd(),
+            ssthresh: self.cc.ssthresh(),
+            snd_wnd: self.snd_wnd,
+            rcv_wnd: self.rcv_adv.since(self.rcv_nxt),
+            bytes_in_flight: self.outstanding(),
+            backoff: self.rtt.backoff(),
+            total_retransmits: self.total_retransmits,
+            bytes_acked: self.bytes_acked,
+            bytes_received: self.bytes_received,
+            bytes_sent: self.bytes_sent,
+            send_queue: self.send_buf.len() as u32,
+            recv_queue: self.recv_buf.len() as u32,
+        }
+    }
+}
+
+impl Tcb {
+    /// Half-close (RFC 9293 §3.10.4 CLOSE, for the sending direction):
+    /// queue a FIN after all queued data.
+    pub fn shutdown(&mut self, env: &mut Env) -> Result<(), Error> {
+        match self.state {
+            State::Closed => return Err(self.error.unwrap_or(Error::NotConnected)),
+            State::Listen => return Err(Error::InvalidInput),
+            _ => {}
+        }
+        if self.send_buf.fin_queued {
+            return Ok(());
+        }
+        match self.state {
+            // The FIN follows the handshake (see after_established).
+            State::SynSent | State::SynReceived => self.send_buf.fin_queued = true,
+            State::Established => {
+                self.send_buf.fin_queued = true;
+                self.set_state(env, State::FinWait1);
+                self.output(env);
+            }
+            State::CloseWait => {
+                self.send_buf.fin_queued = true;
+                self.set_state(env, State::LastAck);
+                self.output(env);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
