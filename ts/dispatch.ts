@@ -7,6 +7,7 @@
 import type { EventEmitter } from 'node:events';
 import type { NativeEvent, NativeStack } from './native.js';
 import type { Socket } from './socket.js';
+import { systemError } from './errors.js';
 import type { SegmentEvent, StackTcpEvent, TcpState } from './tcp_events.js';
 
 /** Anything that owns a native id. @internal */
@@ -81,6 +82,13 @@ export class Dispatcher {
       case 'segment':
         if (this.#stack.listenerCount('segment') > 0) this.#stack.emit('segment', toSegment(ev));
         return;
+      case 'error': {
+        // The stack hit a fault (its device failed, or its thread died).
+        const err = systemError(ev.error ?? 'EIO', 'stack', undefined, undefined, ev.text);
+        if (this.#stack.listenerCount('error') > 0) this.#stack.emit('error', err);
+        else process.emitWarning(err.message, { code: err.code, type: 'TunstackWarning' });
+        return;
+      }
       case 'state':
       case 'retransmit':
         if (ev.id !== undefined && this.#stack.listenerCount('tcp') > 0) {

@@ -64,7 +64,10 @@ export function fromNative(err: unknown, syscall: string, address?: string, port
   if (!(err instanceof Error)) return new Error(String(err));
   const code = (err as { code?: unknown }).code;
   if (typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return err;
-  const detail = err.message && err.message !== code ? err.message : undefined;
+  // The addon formats messages the way Node does ("listen EADDRINUSE:
+  // address already in use"); keep only the explanation after the code.
+  const text = err.message.replace(new RegExp(`^(?:\\w+ )?${code}:?\\s*`), '');
+  const detail = text && text !== code ? text : undefined;
   const wrapped = systemError(code, syscall, address, port, detail);
   (wrapped as { cause?: unknown }).cause = err;
   return wrapped;

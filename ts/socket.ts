@@ -89,8 +89,8 @@ export class Socket extends Duplex {
   #peerEnded = false;
   /** We called tcpShutdown (our FIN is queued). */
   #shutdown = false;
-  /** The read credit given to the addon. */
-  #reading = false;
+  /** The read credit given to the addon (the runtime starts every connection with reading on). */
+  #reading = true;
   /** _read was called while connecting. */
   #wantRead = false;
   #resetting = false;
@@ -136,7 +136,8 @@ export class Socket extends Duplex {
     if (!init.connecting) {
       this.#learnAddresses();
       // Like node:net for accepted sockets: start reading unless paused.
-      if (!init.paused) this.read(0);
+      if (init.paused) this.#setReading(false);
+      else this.read(0);
     }
   }
 

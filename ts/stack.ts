@@ -40,7 +40,8 @@ const DEFAULT_GRACE_MS = 2000;
  *
  * Events: `'segment'` ({@link SegmentEvent}, while tracing), `'tcp'`
  * ({@link StackTcpEvent} for every connection, including handshakes not
- * accepted yet), `'close'`.
+ * accepted yet), `'error'` (the device failed or the stack's thread died;
+ * without a listener this is reported as a process warning), `'close'`.
  *
  * A stack keeps the process alive until {@link Stack.close}.
  */
@@ -272,6 +273,8 @@ export interface Stack {
   on(event: 'tcp', listener: (ev: StackTcpEvent) => void): this;
   /** The stack closed. */
   on(event: 'close', listener: () => void): this;
+  /** The stack hit a fault: its device failed or its thread died. */
+  on(event: 'error', listener: (err: Error) => void): this;
   /** Any other event. */
   on(event: string | symbol, listener: (...args: any[]) => void): this;
   /** See {@link Stack.on}. */
