@@ -412,6 +412,7 @@ impl Stack {
         self.env.now = now;
         if self.sockets.listener(id).is_some() {
             self.close_listener(id);
+            self.settle_timers();
             return;
         }
         self.with_tcb(now, id, |t, env| {
@@ -435,6 +436,7 @@ impl Stack {
         if self.sockets.listener(id).is_some() {
             self.close_listener(id);
             self.sockets.remove(id);
+            self.settle_timers();
             return;
         }
         let Some(t) = self.sockets.tcb_mut(id) else {

@@ -1,0 +1,353 @@
+//! Scripted-exchange harness: one `Stack` under test and a scripted peer.
+//! Inbound segments are built byte by byte here (not with the engine's
+//! code), fed at a virtual time, and every outbound packet is parsed and
+//! checked (IPv4 and TCP checksums verified with smoltcp's wire module, an
+//! implementation nobody here wrote) so tests can assert the exact
+//! segments (flags, seq, ack, length) the engine sends — or its silence.
+#![allow(dead_code)]
+
+use smoltcp::wire::{IpAddress, Ipv4Address, Ipv4Packet, TcpPacket};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use tunstack_core::{Event, Instant, SocketId, Stack, StackConfig, State};
+
+pub const FIN: u8 = 0x01;
+pub const SYN: u8 = 0x02;
+pub const RST: u8 = 0x04;
+pub const PSH: u8 = 0x08;
+pub const ACK: u8 = 0x10;
+
+pub const US: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
+pub const PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+pub const MS: u64 = 1_000;
+pub const SEC: u64 = 1_000_000;
+
+/// One TCP segment, inbound (built) or outbound (parsed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seg {
+    pub src_port: u16,
+    pub dst_port: u16,
+    pub flags: u8,
+    pub seq: u32,
+    pub ack: u32,
+    pub window: u16,
+    pub mss: Option<u16>,
+    pub payload: Vec<u8>,
+}
+
+impl Seg {
+    /// A segment from the peer's `src_port` to our `dst_port`.
+    pub fn new(src_port: u16, dst_port: u16, flags: u8, seq: u32, ack: u32) -> Seg {
+        Seg {
+            src_port,
+            dst_port,
+            flags,
+            seq,
+            ack,
+            window: 65535,
+            mss: None,
+            payload: Vec::new(),
+        }
+    }
+    pub fn win(mut self, w: u16) -> Seg {
+        self.window = w;
+        self
+    }
+    pub fn mss(mut self, m: u16) -> Seg {
+        self.mss = Some(m);
+        self
+    }
+    pub fn data(mut self, d: &[u8]) -> Seg {
+        self.payload = d.to_vec();
+        self
+    }
+    /// Sequence space the segment occupies.
+    pub fn len(&self) -> u32 {
+        self.payload.len() as u32 + (self.flags & SYN != 0) as u32 + (self.flags & FIN != 0) as u32
+    }
+
+    /// The IPv4 packet carrying this segment from `src` to `dst`.
+    pub fn to_packet(&self, src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
+        let opts: Vec<u8> = match self.mss {
+            Some(m) => vec![2, 4, (m >> 8) as u8, m as u8],
+            None => vec![],
+        };
+        let tcp_len = 20 + opts.len() + self.payload.len();
+        let mut p = Vec::with_capacity(20 + tcp_len);
+        p.extend_from_slice(&[0x45, 0]);
+        p.extend_from_slice(&((20 + tcp_len) as u16).to_be_bytes());
+        p.extend_from_slice(&[0, 1, 0x40, 0, 64, 6, 0, 0]);
+        p.extend_from_slice(&src.octets());
+        p.extend_from_slice(&dst.octets());
+        let c = checksum(&[&p[..20]]);
+        p[10..12].copy_from_slice(&c.to_be_bytes());
+        p.extend_from_slice(&self.src_port.to_be_bytes());
+        p.extend_from_slice(&self.dst_port.to_be_bytes());
+        p.extend_from_slice(&self.seq.to_be_bytes());
+        p.extend_from_slice(&self.ack.to_be_bytes());
+        p.push((((20 + opts.len()) / 4) as u8) << 4);
+        p.push(self.flags);
+        p.extend_from_slice(&self.window.to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0, 0]);
+        p.extend_from_slice(&opts);
+        p.extend_from_slice(&self.payload);
+        let mut pseudo = Vec::new();
+        pseudo.extend_from_slice(&src.octets());
+        pseudo.extend_from_slice(&dst.octets());
+        pseudo.extend_from_slice(&[0, 6]);
+        pseudo.extend_from_slice(&(tcp_len as u16).to_be_bytes());
+        let c = checksum(&[&pseudo, &p[20..]]);
+        p[36..38].copy_from_slice(&c.to_be_bytes());
+        p
+    }
+}
+
+/// RFC 1071 checksum over concatenated parts (each of even length but the last).
+pub fn checksum(parts: &[&[u8]]) -> u16 {
+    let mut sum: u32 = 0;
+    let bytes: Vec<u8> = parts.concat();
+    for pair in bytes.chunks(2) {
+        let w = if pair.len() == 2 {
+            u16::from_be_bytes([pair[0], pair[1]])
+        } else {
+            (pair[0] as u16) << 8
+        };
+        sum += w as u32;
+    }
+    while sum >> 16 != 0 {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Parse an outbound packet; panics (fails the test) on anything malformed.
+pub fn parse(packet: &[u8]) -> (Ipv4Addr, Ipv4Addr, u8, Vec<u8>) {
+    let ip = Ipv4Packet::new_checked(packet).expect("valid IPv4 packet");
+    assert!(
+        ip.verify_checksum(),
+        "bad IPv4 header checksum in {packet:02x?}"
+    );
+    let src: Ipv4Addr = ip.src_addr();
+    let dst: Ipv4Addr = ip.dst_addr();
+    (src, dst, ip.next_header().into(), ip.payload().to_vec())
+}
+
+/// Parse an outbound TCP segment, verifying its checksum.
+pub fn parse_tcp(packet: &[u8]) -> Seg {
+    let (src, dst, proto, payload) = parse(packet);
+    assert_eq!(proto, 6, "not TCP");
+    let tcp = TcpPacket::new_checked(&payload[..]).expect("valid TCP header");
+    let (s, d): (Ipv4Address, Ipv4Address) = (src, dst);
+    assert!(
+        tcp.verify_checksum(&IpAddress::Ipv4(s), &IpAddress::Ipv4(d)),
+        "bad TCP checksum"
+    );
+    let b = &payload;
+    let off = ((b[12] >> 4) as usize) * 4;
+    let mut mss = None;
+    let mut i = 20;
+    while i < off {
+        match b[i] {
+            0 => break,
+            1 => i += 1,
+            k => {
+                let l = b[i + 1] as usize;
+                if k == 2 && l == 4 {
+                    mss = Some(u16::from_be_bytes([b[i + 2], b[i + 3]]));
+                }
+                i += l.max(2);
+            }
+        }
+    }
+    Seg {
+        src_port: u16::from_be_bytes([b[0], b[1]]),
+        dst_port: u16::from_be_bytes([b[2], b[3]]),
+        seq: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
+        ack: u32::from_be_bytes([b[8], b[9], b[10], b[11]]),
+        flags: b[13],
+        window: u16::from_be_bytes([b[14], b[15]]),
+        mss,
+        payload: b[off..].to_vec(),
+    }
+}
+
+/// What a test expects of one outbound segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exp {
+    pub flags: u8,
+    pub seq: u32,
+    pub ack: u32,
+    pub len: usize,
+}
+
+/// Shorthand for an expectation.
+pub fn exp(flags: u8, seq: u32, ack: u32, len: usize) -> Exp {
+    Exp {
+        flags,
+        seq,
+        ack,
+        len,
+    }
+}
+
+/// The stack under test and the scripted peer.
+pub struct Harness {
+    pub stack: Stack,
+    pub now: Instant,
+    pub events: Vec<Event>,
+}
+
+/// The configuration tests start from.
+pub fn config() -> StackConfig {
+    let mut c = StackConfig::new(US, 24);
+    c.seed = 42;
+    c
+}
+
+impl Harness {
+    pub fn new(config: StackConfig) -> Harness {
+        Harness {
+            stack: Stack::new(config),
+            now: 0,
+            events: Vec::new(),
+        }
+    }
+
+    /// Move virtual time to `t` and fire due timers.
+    pub fn at(&mut self, t: Instant) {
+        assert!(t >= self.now, "time runs forward");
+        self.now = t;
+        self.stack.poll(t);
+        self.collect();
+    }
+
+    /// Deliver a segment from the peer at the current time.
+    pub fn feed(&mut self, seg: &Seg) {
+        let p = seg.to_packet(PEER, US);
+        self.stack.receive(self.now, &p);
+        self.collect();
+    }
+
+    /// Deliver a raw packet.
+    pub fn feed_raw(&mut self, p: &[u8]) {
+        self.stack.receive(self.now, p);
+        self.collect();
+    }
+
+    fn collect(&mut self) {
+        while let Some(e) = self.stack.poll_event() {
+            self.events.push(e);
+        }
+    }
+
+    /// Take the events seen so far.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        self.collect();
+        std::mem::take(&mut self.events)
+    }
+
+    /// Every outbound packet, raw.
+    pub fn out_raw(&mut self) -> Vec<Vec<u8>> {
+        let mut v = Vec::new();
+        self.stack.transmit(&mut |p| v.push(p.to_vec()));
+        v
+    }
+
+    /// Every outbound TCP segment, parsed and checked.
+    pub fn out(&mut self) -> Vec<Seg> {
+        self.out_raw()
+            .iter()
+            .map(|p| {
+                let s = parse_tcp(p);
+                let (src, dst, _, _) = parse(p);
+                assert_eq!((src, dst), (US, PEER), "addresses of {s:?}");
+                s
+            })
+            .collect()
+    }
+
+    /// Assert exactly these segments went out, in order; return them.
+    #[track_caller]
+    pub fn expect(&mut self, expected: &[Exp]) -> Vec<Seg> {
+        let got = self.out();
+        let summary: Vec<Exp> = got
+            .iter()
+            .map(|s| exp(s.flags, s.seq, s.ack, s.payload.len()))
+            .collect();
+        assert_eq!(
+            summary, expected,
+            "at t={} µs, full segments: {got:?}",
+            self.now
+        );
+        got
+    }
+
+    /// Assert nothing went out.
+    #[track_caller]
+    pub fn silent(&mut self) {
+        let got = self.out();
+        assert!(
+            got.is_empty(),
+            "expected silence at t={} µs, got {got:?}",
+            self.now
+        );
+    }
+
+    pub fn state(&self, id: SocketId) -> State {
+        self.stack.tcp_info(id).expect("connection exists").state
+    }
+}
+
+/// A connection established by the stack's active open with the peer
+/// at `PEER:80`. Returns (harness, id, our ISS+1, peer ISS+1).
+pub fn connected(
+    config: StackConfig,
+    peer_mss: u16,
+    peer_window: u16,
+) -> (Harness, SocketId, u32, u32, u16) {
+    let mut h = Harness::new(config);
+    let id = h
+        .stack
+        .tcp_connect(0, SocketAddrV4::new(PEER, 80), None)
+        .unwrap();
+    let syn = h.out().pop().expect("SYN");
+    assert_eq!(syn.flags, SYN);
+    let port = syn.src_port;
+    let peer_iss = 5_000u32;
+    h.at(10 * MS);
+    h.feed(
+        &Seg::new(80, port, SYN | ACK, peer_iss, syn.seq.wrapping_add(1))
+            .mss(peer_mss)
+            .win(peer_window),
+    );
+    h.expect(&[exp(ACK, syn.seq.wrapping_add(1), peer_iss + 1, 0)]);
+    assert_eq!(h.state(id), State::Established);
+    h.take_events();
+    (h, id, syn.seq.wrapping_add(1), peer_iss + 1, port)
+}
+
+/// A connection established by a passive open on port 80 (peer port 40000).
+/// Returns (harness, listener, connection, our ISS+1, peer ISS+1).
+pub fn accepted(
+    config: StackConfig,
+    peer_mss: u16,
+    peer_window: u16,
+) -> (Harness, SocketId, SocketId, u32, u32) {
+    let mut h = Harness::new(config);
+    let l = h
+        .stack
+        .tcp_listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), 8)
+        .unwrap();
+    h.feed(
+        &Seg::new(40000, 80, SYN, 1000, 0)
+            .mss(peer_mss)
+            .win(peer_window),
+    );
+    let synack = h.out().pop().expect("SYN-ACK");
+    assert_eq!(synack.flags, SYN | ACK);
+    h.at(10 * MS);
+    h.feed(&Seg::new(40000, 80, ACK, 1001, synack.seq.wrapping_add(1)).win(peer_window));
+    h.silent();
+    let id = h.stack.tcp_accept(l).expect("accepted");
+    h.take_events();
+    (h, l, id, synack.seq.wrapping_add(1), 1001)
+}

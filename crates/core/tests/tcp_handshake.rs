@@ -1,0 +1,350 @@
+//! Scripted opens: passive and active handshakes, simultaneous open, SYN
+//! retransmission and give-up, refused connections, listener queues.
+
+mod common;
+use common::*;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use tunstack_core::{Error, Event, State};
+
+#[test]
+fn passive_open_three_way_handshake() {
+    let mut h = Harness::new(config());
+    let l = h
+        .stack
+        .tcp_listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), 4)
+        .unwrap();
+    h.feed(&Seg::new(40000, 80, SYN, 1000, 0).mss(1460).win(29200));
+    let synack = h.out();
+    assert_eq!(synack.len(), 1);
+    let s = &synack[0];
+    assert_eq!(
+        (s.flags, s.ack, s.src_port, s.dst_port),
+        (SYN | ACK, 1001, 80, 40000)
+    );
+    assert_eq!(s.mss, Some(1460), "MSS option = MTU 1500 - 40");
+    let iss = s.seq;
+    let ev = h.take_events();
+    assert!(
+        matches!(
+            ev.as_slice(),
+            [Event::StateChanged {
+                from: State::Listen,
+                to: State::SynReceived,
+                ..
+            }]
+        ),
+        "{ev:?}"
+    );
+    let q = h.stack.listener_queues(l).unwrap();
+    assert_eq!((q.syn_received, q.accept_queue), (1, 0));
+
+    h.at(5 * MS);
+    h.feed(&Seg::new(40000, 80, ACK, 1001, iss.wrapping_add(1)).win(29200));
+    h.silent();
+    let ev = h.take_events();
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::Acceptable { listener } if *listener == l)),
+        "{ev:?}"
+    );
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::StateChanged {
+            from: State::SynReceived,
+            to: State::Established,
+            ..
+        }
+    )));
+    let q = h.stack.listener_queues(l).unwrap();
+    assert_eq!((q.syn_received, q.accept_queue), (0, 1));
+    let id = h.stack.tcp_accept(l).unwrap();
+    assert!(h.stack.tcp_accept(l).is_none());
+    let info = h.stack.tcp_info(id).unwrap();
+    assert_eq!(info.state, State::Established);
+    assert_eq!(info.remote, SocketAddrV4::new(PEER, 40000));
+    assert_eq!(info.mss, 1460);
+    assert_eq!(info.snd_wnd, 29200);
+    assert!(id.0 < (1u64 << 53));
+}
+
+#[test]
+fn active_open_three_way_handshake() {
+    let mut h = Harness::new(config());
+    let id = h
+        .stack
+        .tcp_connect(0, SocketAddrV4::new(PEER, 80), None)
+        .unwrap();
+    let syn = h.out();
+    assert_eq!(syn.len(), 1);
+    let s = &syn[0];
+    assert_eq!((s.flags, s.ack, s.dst_port), (SYN, 0, 80));
+    assert_eq!(s.mss, Some(1460));
+    let c = config();
+    assert!((c.tcp.ephemeral_first..=c.tcp.ephemeral_last).contains(&s.src_port));
+    assert_eq!(h.state(id), State::SynSent);
+    h.at(20 * MS);
+    h.feed(&Seg::new(80, s.src_port, SYN | ACK, 777, s.seq.wrapping_add(1)).mss(1000));
+    h.expect(&[exp(ACK, s.seq.wrapping_add(1), 778, 0)]);
+    let ev = h.take_events();
+    assert!(ev.contains(&Event::Connected { id }), "{ev:?}");
+    let info = h.stack.tcp_info(id).unwrap();
+    assert_eq!((info.state, info.mss), (State::Established, 1000));
+    assert_eq!(info.srtt_us, 20 * MS, "the SYN gave the first RTT sample");
+}
+
+#[test]
+fn mss_is_clamped_to_the_link_mtu() {
+    let mut c = config();
+    c.mtu = 1000;
+    let (h, id, ..) = connected(c, 9000, 65535);
+    assert_eq!(h.stack.tcp_info(id).unwrap().mss, 960);
+    let (h, _, id, ..) = accepted(config(), 100, 65535);
+    assert_eq!(h.stack.tcp_info(id).unwrap().mss, 100);
+}
+
+#[test]
+fn syn_retransmits_with_backoff_then_times_out() {
+    let mut c = config();
+    c.tcp.syn_retries = 2;
+    let mut h = Harness::new(c);
+    let id = h
+        .stack
+        .tcp_connect(0, SocketAddrV4::new(PEER, 80), None)
+        .unwrap();
+    let iss = h.out()[0].seq;
+    assert_eq!(h.stack.poll_at(), Some(SEC));
+    h.at(SEC - 1);
+    h.silent();
+    h.at(SEC);
+    h.expect(&[exp(SYN, iss, 0, 0)]);
+    assert_eq!(h.stack.poll_at(), Some(3 * SEC), "RTO doubled to 2 s");
+    h.at(3 * SEC);
+    h.expect(&[exp(SYN, iss, 0, 0)]);
+    assert_eq!(h.stack.poll_at(), Some(7 * SEC));
+    let ev = h.take_events();
+    let attempts: Vec<(u32, u64)> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::Retransmit {
+                attempt, rto_us, ..
+            } => Some((*attempt, *rto_us)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(attempts, vec![(1, 2 * SEC), (2, 4 * SEC)]);
+    h.at(7 * SEC);
+    h.silent();
+    let ev = h.take_events();
+    assert!(
+        ev.contains(&Event::Closed {
+            id,
+            error: Some(Error::TimedOut)
+        }),
+        "{ev:?}"
+    );
+    assert_eq!(h.state(id), State::Closed);
+    assert_eq!(h.stack.poll_at(), None);
+    assert_eq!(h.stack.stats().tcp_attempt_fails, 1);
+}
+
+#[test]
+fn rst_answering_our_syn_is_connection_refused() {
+    let mut h = Harness::new(config());
+    let id = h
+        .stack
+        .tcp_connect(0, SocketAddrV4::new(PEER, 80), None)
+        .unwrap();
+    let syn = h.out().pop().unwrap();
+    // A RST whose ACK does not cover our SYN is ignored (RFC 9293 §3.10.7.3).
+    h.feed(&Seg::new(
+        80,
+        syn.src_port,
+        RST | ACK,
+        0,
+        syn.seq.wrapping_add(5),
+    ));
+    assert_eq!(h.state(id), State::SynSent);
+    // An ACK for something we never sent draws a RST.
+    h.feed(&Seg::new(80, syn.src_port, ACK, 9, syn.seq.wrapping_add(5)));
+    h.expect(&[exp(RST, syn.seq.wrapping_add(5), 0, 0)]);
+    h.feed(&Seg::new(
+        80,
+        syn.src_port,
+        RST | ACK,
+        0,
+        syn.seq.wrapping_add(1),
+    ));
+    h.silent();
+    let ev = h.take_events();
+    assert!(
+        ev.contains(&Event::Closed {
+            id,
+            error: Some(Error::ConnectionRefused)
+        }),
+        "{ev:?}"
+    );
+    assert_eq!(
+        h.stack.poll_at(),
+        None,
+        "no timer survives a refused connection"
+    );
+}
+
+#[test]
+fn simultaneous_open() {
+    let mut h = Harness::new(config());
+    let id = h
+        .stack
+        .tcp_connect(0, SocketAddrV4::new(PEER, 80), Some(5555))
+        .unwrap();
+    let syn = h.out().pop().unwrap();
+    assert_eq!(syn.src_port, 5555);
+    let iss = syn.seq;
+    // The peer's SYN crosses ours.
+    h.feed(&Seg::new(80, 5555, SYN, 9000, 0).mss(1200));
+    h.expect(&[exp(SYN | ACK, iss, 9001, 0)]);
+    assert_eq!(h.state(id), State::SynReceived);
+    h.take_events();
+    // Then its SYN-ACK for our SYN arrives.
+    h.feed(&Seg::new(80, 5555, SYN | ACK, 9000, iss.wrapping_add(1)));
+    assert_eq!(h.state(id), State::Established);
+    let ev = h.take_events();
+    assert!(ev.contains(&Event::Connected { id }), "{ev:?}");
+    let states: Vec<(State, State)> = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::StateChanged { from, to, .. } => Some((*from, *to)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        states,
+        vec![(State::SynReceived, State::Established)],
+        "SYN_SENT → SYN_RECEIVED was reported before"
+    );
+    // Data flows.
+    assert_eq!(h.stack.tcp_send(h.now, id, b"hi").unwrap(), 2);
+    h.expect(&[exp(ACK | PSH, iss.wrapping_add(1), 9001, 2)]);
+}
+
+#[test]
+fn repeated_syn_in_syn_received_repeats_the_syn_ack() {
+    let mut h = Harness::new(config());
+    h.stack.tcp_listen(SocketAddrV4::new(US, 80), 4).unwrap();
+    h.feed(&Seg::new(40000, 80, SYN, 1000, 0));
+    let iss = h.out()[0].seq;
+    h.at(100 * MS);
+    h.feed(&Seg::new(40000, 80, SYN, 1000, 0));
+    h.expect(&[exp(SYN | ACK, iss, 1001, 0)]);
+}
+
+#[test]
+fn syn_ack_retransmits_then_the_half_open_entry_is_dropped() {
+    let mut c = config();
+    c.tcp.synack_retries = 2;
+    let mut h = Harness::new(c);
+    let l = h.stack.tcp_listen(SocketAddrV4::new(US, 80), 4).unwrap();
+    h.feed(&Seg::new(40000, 80, SYN, 1000, 0));
+    let iss = h.out()[0].seq;
+    h.at(SEC);
+    h.expect(&[exp(SYN | ACK, iss, 1001, 0)]);
+    h.at(3 * SEC);
+    h.expect(&[exp(SYN | ACK, iss, 1001, 0)]);
+    assert_eq!(h.stack.listener_queues(l).unwrap().syn_received, 1);
+    h.at(7 * SEC);
+    h.silent();
+    assert_eq!(h.stack.listener_queues(l).unwrap().syn_received, 0);
+    assert_eq!(h.stack.netstat().len(), 1, "only the listener is left");
+    // The client's late ACK now meets only the listener: RST.
+    h.feed(&Seg::new(40000, 80, ACK, 1001, iss.wrapping_add(1)));
+    h.expect(&[exp(RST, iss.wrapping_add(1), 0, 0)]);
+}
+
+#[test]
+fn full_accept_queue_keeps_the_client_half_open() {
+    // backlog 0: the accept queue holds one connection (Linux: backlog + 1).
+    let mut h = Harness::new(config());
+    let l = h.stack.tcp_listen(SocketAddrV4::new(US, 80), 0).unwrap();
+    h.feed(&Seg::new(40001, 80, SYN, 100, 0));
+    h.feed(&Seg::new(40002, 80, SYN, 200, 0));
+    let acks = h.out();
+    assert_eq!(acks.len(), 2);
+    let (iss1, iss2) = (acks[0].seq, acks[1].seq);
+    assert_eq!(h.stack.listener_queues(l).unwrap().syn_received, 2);
+    h.feed(&Seg::new(40001, 80, ACK, 101, iss1.wrapping_add(1)));
+    h.feed(&Seg::new(40002, 80, ACK, 201, iss2.wrapping_add(1)));
+    h.silent();
+    let q = h.stack.listener_queues(l).unwrap();
+    assert_eq!((q.syn_received, q.accept_queue, q.accept_drops), (1, 1, 1));
+    // A third client's SYN is dropped while the queue is full.
+    h.feed(&Seg::new(40003, 80, SYN, 300, 0));
+    h.silent();
+    assert_eq!(h.stack.listener_queues(l).unwrap().accept_drops, 2);
+    // The half-open entry keeps retransmitting its SYN-ACK.
+    h.at(SEC);
+    h.expect(&[exp(SYN | ACK, iss2, 201, 0)]);
+    // Once the application accepts, the client's next ACK completes it.
+    let first = h.stack.tcp_accept(l).unwrap();
+    assert_eq!(h.stack.tcp_info(first).unwrap().remote.port(), 40001);
+    h.feed(&Seg::new(40002, 80, ACK, 201, iss2.wrapping_add(1)));
+    let second = h.stack.tcp_accept(l).unwrap();
+    assert_eq!(h.stack.tcp_info(second).unwrap().remote.port(), 40002);
+    assert_eq!(h.stack.tcp_info(second).unwrap().state, State::Established);
+}
+
+#[test]
+fn syn_queue_is_bounded() {
+    let mut c = config();
+    c.tcp.syn_backlog = 2;
+    let mut h = Harness::new(c);
+    let l = h.stack.tcp_listen(SocketAddrV4::new(US, 80), 10).unwrap();
+    for p in 0..3 {
+        h.feed(&Seg::new(41000 + p, 80, SYN, 5, 0));
+    }
+    assert_eq!(h.out().len(), 2);
+    let q = h.stack.listener_queues(l).unwrap();
+    assert_eq!((q.syn_received, q.syn_backlog, q.syn_drops), (2, 2, 1));
+    assert_eq!(h.stack.stats().tcp_syn_queue_drops, 1);
+}
+
+#[test]
+fn releasing_a_listener_resets_unaccepted_connections() {
+    let mut h = Harness::new(config());
+    let l = h.stack.tcp_listen(SocketAddrV4::new(US, 80), 4).unwrap();
+    h.feed(&Seg::new(40001, 80, SYN, 100, 0));
+    let iss = h.out()[0].seq;
+    h.feed(&Seg::new(40001, 80, ACK, 101, iss.wrapping_add(1)));
+    h.feed(&Seg::new(40002, 80, SYN, 200, 0));
+    let iss2 = h.out()[0].seq;
+    h.stack.tcp_release(h.now, l);
+    let mut rsts: Vec<(u16, u32)> = h.out().iter().map(|s| (s.dst_port, s.seq)).collect();
+    rsts.sort();
+    assert_eq!(
+        rsts,
+        vec![(40001, iss.wrapping_add(1)), (40002, iss2.wrapping_add(1))]
+    );
+    assert!(h.stack.netstat().is_empty());
+    assert_eq!(h.stack.poll_at(), None);
+    // The port is free again and now closed.
+    h.feed(&Seg::new(40003, 80, SYN, 7, 0));
+    h.expect(&[exp(RST | ACK, 0, 8, 0)]);
+}
+
+#[test]
+fn listen_address_rules() {
+    let mut h = Harness::new(config());
+    h.stack
+        .tcp_listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), 1)
+        .unwrap();
+    assert_eq!(
+        h.stack.tcp_listen(SocketAddrV4::new(US, 80), 1),
+        Err(Error::AddrInUse)
+    );
+    assert_eq!(
+        h.stack.tcp_listen(SocketAddrV4::new(PEER, 81), 1),
+        Err(Error::AddrNotAvailable)
+    );
+    let e = h.stack.tcp_listen(SocketAddrV4::new(US, 0), 1).unwrap();
+    let port = h.stack.local_addr(e).unwrap().port();
+    assert!(port >= 32768 && port <= 60999, "{port}");
+}
