@@ -7,9 +7,12 @@
  * `__dirname` compiles in both module systems. Package imports do: the
  * private specifier `#native` is mapped to `./index.cjs` by the `imports`
  * field of package.json, and Node resolves it from any file inside the
- * package, whatever the module system or the directory depth. A dynamic
- * `import()` compiles to `require()` in the CommonJS build and stays an
- * `import()` in the ESM build; both resolve `#native` the same way.
+ * package scope, whatever the module system or the directory depth. A
+ * dynamic `import()` compiles to `require()` in the CommonJS build and
+ * stays an `import()` in the ESM build. dist/cjs is its own package scope
+ * (its package.json says "type": "commonjs"), so scripts/cjs-package.mjs
+ * gives it the same `#native` entry, through a shim that requires the
+ * root `index.cjs`.
  * @internal
  * @module
  */
