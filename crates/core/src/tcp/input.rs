@@ -411,7 +411,6 @@ impl Tcb {
         self.recv_buf.ofo_fin = None;
         self.rcv_nxt += 1;
         self.ack_now = true;
-        self.signal_readable(env);
         match self.state {
             State::SynReceived | State::Established => self.set_state(env, State::CloseWait),
             State::FinWait1 => {
@@ -424,6 +423,7 @@ impl Tcb {
             State::FinWait2 => self.set_state(env, State::TimeWait),
             _ => {}
         }
+        self.signal_readable(env);
     }
 }
 

@@ -22,7 +22,7 @@ pub const MS: u64 = 1_000;
 pub const SEC: u64 = 1_000_000;
 
 /// One TCP segment, inbound (built) or outbound (parsed).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Seg {
     pub src_port: u16,
     pub dst_port: u16,
@@ -32,6 +32,23 @@ pub struct Seg {
     pub window: u16,
     pub mss: Option<u16>,
     pub payload: Vec<u8>,
+}
+
+impl std::fmt::Debug for Seg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "[{}→{} flags {:#04x} seq {} ack {} win {} mss {:?} len {}]",
+            self.src_port,
+            self.dst_port,
+            self.flags,
+            self.seq,
+            self.ack,
+            self.window,
+            self.mss,
+            self.payload.len()
+        )
+    }
 }
 
 impl Seg {
