@@ -1,0 +1,251 @@
+//! Scripted reliability and flow control: RTO with exponential backoff
+//! and give-up, Karn's rule, fast retransmit and NewReno recovery, the
+//! persist timer probing a zero window, window updates, keepalive.
+
+mod common;
+use common::*;
+use tunstack_core::{Error, Event, State};
+
+fn retransmits(ev: &[Event]) -> Vec<(u32, u32, u32, u64)> {
+    ev.iter()
+        .filter_map(|e| match e {
+            Event::Retransmit {
+                seq,
+                len,
+                attempt,
+                rto_us,
+                ..
+            } => Some((*seq, *len, *attempt, *rto_us)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn data_retransmits_with_exponential_backoff_then_times_out() {
+    let mut c = config();
+    c.tcp.max_retries = 3;
+    // Handshake RTT 10 ms → RTO = max(10 ms + 4 × 5 ms, rto_min) = 200 ms.
+    let (mut h, id, iss1, peer, _port) = connected(c, 1460, 65535);
+    assert_eq!(h.stack.tcp_info(id).unwrap().rto_us, 200 * MS);
+    h.at(SEC);
+    h.stack.tcp_send(h.now, id, b"lost").unwrap();
+    h.expect(&[exp(ACK | PSH, iss1, peer, 4)]);
+    assert_eq!(h.stack.poll_at(), Some(SEC + 200 * MS));
+    let mut t = SEC + 200 * MS;
+    let mut rto = 200 * MS;
+    for attempt in 1..=3u32 {
+        h.at(t - 1);
+        h.silent();
+        h.at(t);
+        h.expect(&[exp(ACK | PSH, iss1, peer, 4)]);
+        rto *= 2;
+        assert_eq!(retransmits(&h.take_events()), vec![(iss1, 4, attempt, rto)]);
+        assert_eq!(h.stack.tcp_info(id).unwrap().backoff, attempt);
+        t += rto;
+        assert_eq!(h.stack.poll_at(), Some(t));
+    }
+    h.at(t);
+    h.silent();
+    let ev = h.take_events();
+    assert!(
+        ev.contains(&Event::Closed {
+            id,
+            error: Some(Error::TimedOut)
+        }),
+        "{ev:?}"
+    );
+    assert_eq!(h.state(id), State::Closed);
+    assert_eq!(h.stack.stats().tcp_retrans_segs, 3);
+    assert_eq!(h.stack.poll_at(), None);
+}
+
+#[test]
+fn an_ack_ends_the_backoff_and_karn_skips_the_ambiguous_sample() {
+    let (mut h, id, iss1, peer, port) = connected(config(), 1460, 65535);
+    let srtt = h.stack.tcp_info(id).unwrap().srtt_us;
+    h.stack.tcp_send(h.now, id, b"abc").unwrap();
+    h.out();
+    h.at(h.now + 200 * MS);
+    h.expect(&[exp(ACK | PSH, iss1, peer, 3)]);
+    assert_eq!(h.stack.tcp_info(id).unwrap().backoff, 1);
+    h.at(h.now + 5 * MS);
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 3));
+    let info = h.stack.tcp_info(id).unwrap();
+    assert_eq!(info.backoff, 0);
+    assert_eq!(
+        info.srtt_us, srtt,
+        "no RTT sample from a retransmitted segment"
+    );
+    assert_eq!(h.stack.poll_at(), None);
+    // A fresh segment gives a sample again.
+    h.stack.tcp_send(h.now, id, b"d").unwrap();
+    h.out();
+    h.at(h.now + 50 * MS);
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 4));
+    assert_ne!(h.stack.tcp_info(id).unwrap().srtt_us, srtt);
+}
+
+#[test]
+fn three_duplicate_acks_trigger_fast_retransmit_and_newreno_recovery() {
+    let (mut h, id, iss1, peer, port) = connected(config(), 1000, 65535);
+    let data = vec![5u8; 6000];
+    h.stack.tcp_send(h.now, id, &data).unwrap();
+    assert_eq!(h.out().len(), 6);
+    let cwnd0 = h.stack.tcp_info(id).unwrap().cwnd;
+    assert_eq!(cwnd0, 10_000, "initial window of 10 segments");
+    // Segments 1 and 3 are lost; the peer ACKs 1000 then repeats it.
+    h.at(h.now + 20 * MS);
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 1000));
+    h.silent();
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 1000));
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 1000));
+    h.silent();
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 1000));
+    h.expect(&[exp(ACK | PSH, iss1 + 1000, peer, 1000)]);
+    assert_eq!(
+        retransmits(&h.take_events())
+            .first()
+            .map(|r| (r.0, r.1, r.2)),
+        Some((iss1 + 1000, 1000, 0))
+    );
+    let info = h.stack.tcp_info(id).unwrap();
+    assert_eq!(info.ssthresh, 2500, "half of the 5000 bytes in flight");
+    assert_eq!(info.cwnd, 2500 + 3000);
+    // Partial ACK (up to the second hole): retransmit it at once.
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 3000));
+    h.expect(&[exp(ACK | PSH, iss1 + 3000, peer, 1000)]);
+    // Full ACK ends recovery with cwnd = ssthresh.
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 6000));
+    h.silent();
+    let info = h.stack.tcp_info(id).unwrap();
+    assert_eq!(
+        info.cwnd, 1000,
+        "min(ssthresh, flight + MSS) with nothing left in flight"
+    );
+    assert_eq!(info.bytes_in_flight, 0);
+    assert_eq!(h.stack.stats().tcp_retrans_segs, 2);
+}
+
+#[test]
+fn timeout_collapses_cwnd_and_goes_back() {
+    let (mut h, id, iss1, peer, port) = connected(config(), 1000, 65535);
+    h.stack.tcp_send(h.now, id, &[1u8; 3000]).unwrap();
+    assert_eq!(h.out().len(), 3);
+    h.at(h.now + 200 * MS);
+    h.expect(&[exp(ACK | PSH, iss1, peer, 1000)]);
+    let info = h.stack.tcp_info(id).unwrap();
+    assert_eq!((info.cwnd, info.ssthresh), (1000, 2000));
+    // The ACK for the first segment lets slow start resend the rest.
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 1000));
+    h.expect(&[
+        exp(ACK | PSH, iss1 + 1000, peer, 1000),
+        exp(ACK | PSH, iss1 + 2000, peer, 1000),
+    ]);
+    // The receiver had them all: a cumulative ACK jumps to the end.
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 3000));
+    h.silent();
+    assert_eq!(h.stack.tcp_info(id).unwrap().bytes_in_flight, 0);
+}
+
+#[test]
+fn zero_window_is_probed_with_backoff_and_reopening_is_found() {
+    let (mut h, id, iss1, peer, port) = connected(config(), 1000, 2000);
+    h.stack.tcp_send(h.now, id, &[3u8; 5000]).unwrap();
+    h.expect(&[
+        exp(ACK | PSH, iss1, peer, 1000),
+        exp(ACK | PSH, iss1 + 1000, peer, 1000),
+    ]);
+    // The receiver takes both but its buffer is full: window 0.
+    h.at(h.now + 10 * MS);
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 2000).win(0));
+    h.silent();
+    let t0 = h.now;
+    let rto = h.stack.tcp_info(id).unwrap().rto_us;
+    assert_eq!(h.stack.poll_at(), Some(t0 + rto), "persist timer armed");
+    // Probes: an old sequence number, no data; the interval doubles.
+    h.at(t0 + rto);
+    h.expect(&[exp(ACK, iss1 + 1999, peer, 0)]);
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 2000).win(0));
+    h.silent();
+    h.at(t0 + 3 * rto);
+    h.expect(&[exp(ACK, iss1 + 1999, peer, 0)]);
+    h.at(t0 + 7 * rto);
+    h.expect(&[exp(ACK, iss1 + 1999, peer, 0)]);
+    assert_eq!(
+        h.state(id),
+        State::Established,
+        "probes answered or not, no give-up yet"
+    );
+    // The window opened but the update was lost; the next probe's answer
+    // carries it and data flows again.
+    h.at(t0 + 15 * rto);
+    h.expect(&[exp(ACK, iss1 + 1999, peer, 0)]);
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 2000).win(3000));
+    h.expect(&[
+        exp(ACK | PSH, iss1 + 2000, peer, 1000),
+        exp(ACK | PSH, iss1 + 3000, peer, 1000),
+        exp(ACK | PSH, iss1 + 4000, peer, 1000),
+    ]);
+}
+
+#[test]
+fn we_advertise_a_zero_window_and_reopen_it() {
+    let mut c = config();
+    c.tcp.recv_buffer = 4000;
+    let (mut h, _l, id, iss1, peer) = accepted(c, 1000, 65535);
+    for k in 0..4u32 {
+        h.feed(&Seg::new(40000, 80, ACK, peer + k * 1000, iss1).data(&[k as u8; 1000]));
+    }
+    let acks = h.out();
+    assert_eq!(
+        acks.last().map(|a| (a.ack, a.window)),
+        Some((peer + 4000, 0))
+    );
+    // A byte past the closed window is not accepted; the ACK repeats the window.
+    h.feed(&Seg::new(40000, 80, ACK, peer + 4000, iss1).data(b"!"));
+    let a = h.expect(&[exp(ACK, iss1, peer + 4000, 0)]);
+    assert_eq!(a[0].window, 0);
+    // Reading less than min(buffer/2, MSS) = 1460 bytes sends nothing
+    // (receiver SWS avoidance); reading enough sends a window update.
+    let mut buf = Vec::new();
+    h.stack.tcp_recv(h.now, id, &mut buf, 1000).unwrap();
+    h.silent();
+    h.stack.tcp_recv(h.now, id, &mut buf, 500).unwrap();
+    let upd = h.expect(&[exp(ACK, iss1, peer + 4000, 0)]);
+    assert_eq!(upd[0].window, 1500);
+}
+
+#[test]
+fn keepalive_probes_then_gives_up() {
+    let (mut h, id, iss1, peer, port) = connected(config(), 1460, 65535);
+    h.stack.tcp_set_keepalive(id, Some(10 * SEC)).unwrap();
+    let start = h.now;
+    assert_eq!(h.stack.poll_at(), Some(start + 10 * SEC));
+    h.at(start + 10 * SEC);
+    h.expect(&[exp(ACK, iss1 - 1, peer, 0)]);
+    // Answered: the idle clock restarts from the answer.
+    h.feed(&Seg::new(80, port, ACK, peer, iss1));
+    let answered = h.now;
+    h.at(answered + 10 * SEC - 1);
+    h.silent();
+    h.at(answered + 10 * SEC);
+    h.expect(&[exp(ACK, iss1 - 1, peer, 0)]);
+    // Unanswered: 9 probes, then ETIMEDOUT.
+    let mut t = answered + 10 * SEC;
+    for _ in 1..9 {
+        t += 10 * SEC;
+        h.at(t);
+        h.expect(&[exp(ACK, iss1 - 1, peer, 0)]);
+    }
+    h.at(t + 10 * SEC);
+    h.silent();
+    let ev = h.take_events();
+    assert!(
+        ev.contains(&Event::Closed {
+            id,
+            error: Some(Error::TimedOut)
+        }),
+        "{ev:?}"
+    );
+}
