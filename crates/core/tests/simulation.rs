@@ -1,0 +1,345 @@
+//! Two engines talking through seeded impairments (loss, reordering,
+//! duplication, delay, jitter) on a virtual clock that jumps to the next
+//! deadline. A client sends 10 MB, the server 1 MB back; both halves are
+//! checked by SHA-256, the close must be clean on both sides and every
+//! socket must be gone once TIME_WAIT expires. The application side is
+//! purely event-driven, so a missing Readable/Writable/Acceptable edge
+//! deadlocks the run and fails the test.
+
+use sha2::{Digest, Sha256};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use tunstack_core::{Error, Event, Instant, SocketId, Stack, StackConfig, State};
+use tunstack_device::{Impairment, ImpairmentConfig};
+
+const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 1);
+const SERVER: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 2);
+const PORT: u16 = 8080;
+const MS: u64 = 1_000;
+
+fn pattern(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 56) as u8
+        })
+        .collect()
+}
+
+struct Side {
+    stack: Stack,
+    listener: Option<SocketId>,
+    conn: Option<SocketId>,
+    data: Vec<u8>,
+    sent: usize,
+    shut: bool,
+    received: Sha256,
+    received_len: usize,
+    eof: bool,
+    closed: Option<Option<Error>>,
+    released: bool,
+    states: Vec<State>,
+}
+
+impl Side {
+    fn new(addr: Ipv4Addr, seed: u64, data: Vec<u8>) -> Side {
+        let mut c = StackConfig::new(addr, 24);
+        c.seed = seed;
+        Side {
+            stack: Stack::new(c),
+            listener: None,
+            conn: None,
+            data,
+            sent: 0,
+            shut: false,
+            received: Sha256::new(),
+            received_len: 0,
+            eof: false,
+            closed: None,
+            released: false,
+            states: Vec::new(),
+        }
+    }
+
+    fn send_more(&mut self, now: Instant) {
+        let Some(id) = self.conn else { return };
+        while self.sent < self.data.len() {
+            let n = self
+                .stack
+                .tcp_send(now, id, &self.data[self.sent..])
+                .expect("tcp_send");
+            if n == 0 {
+                return; // Writable will follow
+            }
+            self.sent += n;
+        }
+        if !self.shut {
+            self.stack.tcp_shutdown(now, id).expect("tcp_shutdown");
+            self.shut = true;
+        }
+    }
+
+    fn read_all(&mut self, now: Instant) {
+        let Some(id) = self.conn else { return };
+        let mut buf = Vec::with_capacity(64 * 1024);
+        loop {
+            buf.clear();
+            match self.stack.tcp_recv(now, id, &mut buf, 64 * 1024) {
+                Ok(0) => break,
+                Ok(n) => {
+                    assert_eq!(n, buf.len());
+                    self.received.update(&buf);
+                    self.received_len += n;
+                }
+                Err(e) => panic!("tcp_recv: {e}"),
+            }
+        }
+        if self.stack.tcp_at_eof(id) {
+            self.eof = true;
+        }
+    }
+
+    /// React to events only; true if there were any.
+    fn handle_events(&mut self, now: Instant) -> bool {
+        let mut any = false;
+        while let Some(ev) = self.stack.poll_event() {
+            any = true;
+            match ev {
+                Event::Acceptable { listener } => {
+                    while let Some(id) = self.stack.tcp_accept(listener) {
+                        assert!(self.conn.is_none(), "one connection expected");
+                        self.conn = Some(id);
+                        self.send_more(now);
+                        self.read_all(now);
+                    }
+                }
+                Event::Connected { id } => {
+                    assert_eq!(Some(id), self.conn);
+                    self.send_more(now);
+                }
+                Event::Readable { id } if Some(id) == self.conn => self.read_all(now),
+                Event::Writable { id } if Some(id) == self.conn => self.send_more(now),
+                Event::Closed { id, error } if Some(id) == self.conn => {
+                    assert!(self.closed.is_none(), "Closed twice");
+                    self.closed = Some(error);
+                    self.stack.tcp_release(now, id);
+                    self.released = true;
+                }
+                Event::StateChanged { id, to, .. }
+                    if Some(id) == self.conn || self.conn.is_none() =>
+                {
+                    self.states.push(to)
+                }
+                _ => {}
+            }
+        }
+        any
+    }
+}
+
+struct Outcome {
+    client: Side,
+    server: Side,
+    now: Instant,
+}
+
+fn run(imp: ImpairmentConfig, up: usize, down: usize, seed: u64) -> Outcome {
+    let mut client = Side::new(CLIENT, seed, pattern(seed ^ 1, up));
+    let mut server = Side::new(SERVER, seed ^ 0xabc, pattern(seed ^ 2, down));
+    let mut c2s = Impairment::new(ImpairmentConfig {
+        seed: seed ^ 3,
+        ..imp.clone()
+    });
+    let mut s2c = Impairment::new(ImpairmentConfig {
+        seed: seed ^ 4,
+        ..imp
+    });
+
+    server.listener = Some(
+        server
+            .stack
+            .tcp_listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, PORT), 16)
+            .unwrap(),
+    );
+    let mut now: Instant = 0;
+    client.conn = Some(
+        client
+            .stack
+            .tcp_connect(now, SocketAddrV4::new(SERVER, PORT), None)
+            .unwrap(),
+    );
+
+    let mut iterations = 0u64;
+    loop {
+        iterations += 1;
+        assert!(iterations < 50_000_000, "runaway loop");
+        assert!(
+            now < 3_600 * 1_000_000,
+            "no completion within an hour of virtual time: client sent {}/{} got {} eof {} closed {:?}; \
+             server sent {}/{} got {} eof {} closed {:?}; client {:?} server {:?}",
+            client.sent,
+            client.data.len(),
+            client.received_len,
+            client.eof,
+            client.closed,
+            server.sent,
+            server.data.len(),
+            server.received_len,
+            server.eof,
+            server.closed,
+            client.conn.and_then(|id| client.stack.tcp_info(id)),
+            server.conn.and_then(|id| server.stack.tcp_info(id)),
+        );
+        let mut progress = false;
+        while let Some(p) = c2s.pop(now) {
+            server.stack.receive(now, &p);
+            progress = true;
+        }
+        while let Some(p) = s2c.pop(now) {
+            client.stack.receive(now, &p);
+            progress = true;
+        }
+        client.stack.poll(now);
+        server.stack.poll(now);
+        progress |= client.handle_events(now);
+        progress |= server.handle_events(now);
+        client.stack.transmit(&mut |p| {
+            c2s.push(now, p);
+            progress = true;
+        });
+        server.stack.transmit(&mut |p| {
+            s2c.push(now, p);
+            progress = true;
+        });
+        if progress {
+            continue;
+        }
+        let next = [
+            client.stack.poll_at(),
+            server.stack.poll_at(),
+            c2s.poll_at(),
+            s2c.poll_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        match next {
+            Some(t) => {
+                assert!(t > now, "a deadline at {t} µs did not fire at {now} µs");
+                now = t;
+            }
+            None => break, // nothing in flight, no timer: finished or deadlocked
+        }
+    }
+    Outcome {
+        client,
+        server,
+        now,
+    }
+}
+
+fn check(out: Outcome, lossy: bool) {
+    let Outcome {
+        client,
+        server,
+        now,
+    } = out;
+    let ctx = format!("at {now} µs");
+    assert_eq!(
+        server.received_len,
+        client.data.len(),
+        "{ctx}: server got everything"
+    );
+    assert_eq!(
+        client.received_len,
+        server.data.len(),
+        "{ctx}: client got everything"
+    );
+    assert_eq!(
+        server.received.finalize()[..],
+        Sha256::digest(&client.data)[..],
+        "{ctx}: client→server bytes"
+    );
+    assert_eq!(
+        client.received.finalize()[..],
+        Sha256::digest(&server.data)[..],
+        "{ctx}: server→client bytes"
+    );
+    assert!(client.eof && server.eof, "{ctx}: both saw the FIN");
+    assert_eq!(client.closed, Some(None), "{ctx}: client closed cleanly");
+    assert_eq!(server.closed, Some(None), "{ctx}: server closed cleanly");
+    assert!(client.released && server.released);
+    // Everything ran to completion: only the listener is left.
+    assert!(
+        client.stack.netstat().is_empty(),
+        "{ctx}: {:?}",
+        client.stack.netstat()
+    );
+    assert_eq!(server.stack.netstat().len(), 1);
+    assert_eq!(client.stack.poll_at(), None);
+    assert_eq!(server.stack.poll_at(), None);
+    assert!(
+        client.states.contains(&State::Established) && server.states.contains(&State::Established)
+    );
+    let (cs, ss) = (client.stack.stats(), server.stack.stats());
+    if lossy {
+        assert!(
+            cs.tcp_retrans_segs > 0 && ss.tcp_retrans_segs > 0,
+            "{cs:?} {ss:?}"
+        );
+        assert!(
+            ss.tcp_ofo_queued > 0,
+            "reordering/loss must have produced out-of-order segments"
+        );
+    } else {
+        assert_eq!(
+            (cs.tcp_retrans_segs, ss.tcp_retrans_segs),
+            (0, 0),
+            "no loss, no retransmission"
+        );
+        assert_eq!(cs.tcp_out_rsts + ss.tcp_out_rsts, 0);
+    }
+}
+
+#[test]
+fn ten_megabytes_over_a_clean_link() {
+    let imp = ImpairmentConfig {
+        delay_us: 5 * MS,
+        ..Default::default()
+    };
+    let out = run(imp, 10 << 20, 1 << 20, 7);
+    check(out, false);
+}
+
+#[test]
+fn ten_megabytes_through_loss_reordering_and_duplication() {
+    let imp = ImpairmentConfig {
+        loss: 0.05,
+        reorder: 0.05,
+        duplicate: 0.02,
+        delay_us: 5 * MS,
+        jitter_us: 2 * MS,
+        ..Default::default()
+    };
+    let out = run(imp, 10 << 20, 1 << 20, 11);
+    check(out, true);
+}
+
+#[test]
+fn other_seeds_with_loss_and_a_rate_limit() {
+    for seed in [1u64, 2, 3] {
+        let imp = ImpairmentConfig {
+            loss: 0.05,
+            reorder: 0.05,
+            duplicate: 0.02,
+            delay_us: 2 * MS,
+            jitter_us: MS,
+            rate_bps: 100_000_000,
+            ..Default::default()
+        };
+        let out = run(imp, 1 << 20, 256 << 10, seed);
+        check(out, true);
+    }
+}
