@@ -346,5 +346,5 @@ fn listen_address_rules() {
     );
     let e = h.stack.tcp_listen(SocketAddrV4::new(US, 0), 1).unwrap();
     let port = h.stack.local_addr(e).unwrap().port();
-    assert!(port >= 32768 && port <= 60999, "{port}");
+    assert!((32768..=60999).contains(&port), "{port}");
 }

@@ -337,10 +337,8 @@ impl Tcb {
             self.want_writable = false;
             self.emit(env, Event::Writable { id: self.id });
         }
-        if data > 0 || self.fin_acked() {
-            if self.flushed() && self.state.is_synchronized() {
-                self.emit(env, Event::Flushed { id: self.id });
-            }
+        if (data > 0 || self.fin_acked()) && self.flushed() && self.state.is_synchronized() {
+            self.emit(env, Event::Flushed { id: self.id });
         }
     }
 
