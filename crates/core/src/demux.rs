@@ -6,9 +6,12 @@
 use crate::event::Event;
 use crate::icmp;
 use crate::ip::{self, IpError, Ipv4Header};
+use crate::stack::SocketId;
 use crate::stack::Stack;
 use crate::tcp::output::reply_rst;
+use crate::tcp::segment::TcpHeader;
 use crate::tcp::segment::{self, SegmentError};
+use crate::tcp::state::State;
 use crate::udp;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -22,7 +25,8 @@ impl Stack {
             Err(IpError::Header) => return stats.ip_in_hdr_errors += 1,
             Err(IpError::Checksum) => return stats.ip_in_csum_errors += 1,
         };
-        if hdr.dst != self.env.config.address || ip::is_bad_source(hdr.src) {
+        // Our own address as source is a martian (or a LAND attack).
+        if hdr.dst != self.env.config.address || ip::is_bad_source(hdr.src) || hdr.src == hdr.dst {
             return stats.ip_in_addr_errors += 1;
         }
         if hdr.is_fragment {
@@ -47,15 +51,21 @@ impl Stack {
         let local = SocketAddrV4::new(ip.dst, seg.dst_port);
         let remote = SocketAddrV4::new(ip.src, seg.src_port);
         if let Some(&id) = self.conns.get(&(local, remote)) {
-            let parent = self.sockets.tcb(id).and_then(|t| t.parent);
-            let room = parent
-                .and_then(|l| self.sockets.listener(l))
-                .is_none_or(|l| l.accept_room());
-            if let Some(t) = self.sockets.tcb_mut(id) {
-                t.input(&mut self.env, &seg, payload, room);
+            if self.time_wait_reusable(id, &seg) {
+                // RFC 9293 §3.6.1 / RFC 6191: a new SYN above the old
+                // connection's sequence space may end TIME_WAIT early.
+                self.retire(id);
+            } else {
+                let parent = self.sockets.tcb(id).and_then(|t| t.parent);
+                let room = parent
+                    .and_then(|l| self.sockets.listener(l))
+                    .is_none_or(|l| l.accept_room());
+                if let Some(t) = self.sockets.tcb_mut(id) {
+                    t.input(&mut self.env, &seg, payload, room);
+                }
+                self.after_tcb(id);
+                return;
             }
-            self.after_tcb(id);
-            return;
         }
         let listener = self
             .listeners
@@ -106,5 +116,32 @@ impl Stack {
                 self.env.stats.udp_in_errors += 1;
             }
         }
+    }
+}
+
+impl Stack {
+    /// A SYN (no ACK) beyond the receive sequence space of a connection in
+    /// TIME_WAIT, with a listener ready to take it.
+    fn time_wait_reusable(&self, id: SocketId, seg: &TcpHeader) -> bool {
+        if !seg.syn() || seg.has_ack() || seg.rst() {
+            return false;
+        }
+        let Some(t) = self.sockets.tcb(id) else {
+            return false;
+        };
+        t.state == State::TimeWait
+            && seg.seq.gt(t.rcv_nxt)
+            && (self.listeners.contains_key(&t.local)
+                || self
+                    .listeners
+                    .contains_key(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, t.local.port())))
+    }
+
+    /// End a connection in TIME_WAIT now.
+    fn retire(&mut self, id: SocketId) {
+        if let Some(t) = self.sockets.tcb_mut(id) {
+            t.set_state(&mut self.env, State::Closed);
+        }
+        self.after_tcb(id);
     }
 }

@@ -13,9 +13,9 @@ const GEN_MASK: u32 = (1 << 21) - 1;
 /// Anything a `SocketId` can name.
 #[derive(Debug)]
 pub enum Socket {
-    Listener(Listener),
+    Listener(Box<Listener>),
     Tcp(Box<Tcb>),
-    Udp(UdpSocket),
+    Udp(Box<UdpSocket>),
 }
 
 #[derive(Debug)]
@@ -147,7 +147,20 @@ mod tests {
     use std::net::{Ipv4Addr, SocketAddrV4};
 
     fn udp() -> Socket {
-        Socket::Udp(UdpSocket::new(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1)))
+        Socket::Udp(Box::new(UdpSocket::new(SocketAddrV4::new(
+            Ipv4Addr::LOCALHOST,
+            1,
+        ))))
+    }
+
+    #[test]
+    fn slots_are_small() {
+        // Every variant is boxed: a slot is a pointer, a tag and a generation.
+        assert!(
+            core::mem::size_of::<Slot>() <= 24,
+            "{}",
+            core::mem::size_of::<Slot>()
+        );
     }
 
     #[test]

@@ -249,7 +249,7 @@ impl Stack {
         }
         let id = self
             .sockets
-            .insert_with(|_| Socket::Listener(Listener::new(local, backlog)));
+            .insert_with(|_| Socket::Listener(Box::new(Listener::new(local, backlog))));
         self.listeners.insert(local, id);
         Ok(id)
     }
@@ -377,6 +377,7 @@ impl Stack {
         self.with_tcb(now, id, |t, env| {
             t.readable_signalled = false;
             let n = t.recv_buf.read_into(out, max);
+            t.recv_buf.release_if_idle();
             if n == 0 {
                 if let (State::Closed, Some(e)) = (t.state, t.error) {
                     return Err(e);
@@ -561,7 +562,7 @@ impl Stack {
         }
         let id = self
             .sockets
-            .insert_with(|_| Socket::Udp(UdpSocket::new(local)));
+            .insert_with(|_| Socket::Udp(Box::new(UdpSocket::new(local))));
         self.udp.insert(local, id);
         Ok(id)
     }

@@ -237,3 +237,44 @@ fn orphan_receiving_data_resets() {
     h.expect(&[exp(RST | ACK, iss1 + 1, peer, 0)]);
     assert!(h.stack.netstat().is_empty());
 }
+
+#[test]
+fn new_syn_ends_time_wait_on_a_listening_port() {
+    let mut c = config();
+    c.tcp.msl = 30 * SEC;
+    let (mut h, l, id, iss1, peer) = accepted(c, 1460, 65535);
+    // We close first: TIME_WAIT is on our (server) side.
+    h.stack.tcp_shutdown(h.now, id).unwrap();
+    h.expect(&[exp(ACK | FIN, iss1, peer, 0)]);
+    h.feed(&Seg::new(40000, 80, ACK | FIN, peer, iss1 + 1));
+    h.expect(&[exp(ACK, iss1 + 1, peer + 1, 0)]);
+    assert_eq!(h.state(id), State::TimeWait);
+    h.stack.tcp_release(h.now, id);
+    // An old-looking SYN is just ACKed (challenge), TIME_WAIT stays.
+    h.feed(&Seg::new(40000, 80, SYN, peer - 10, 0));
+    h.expect(&[exp(ACK, iss1 + 1, peer + 1, 0)]);
+    // The client reuses its port with a higher ISN: a new connection.
+    h.at(SEC);
+    h.feed(&Seg::new(40000, 80, SYN, peer + 100_000, 0));
+    let synack = h.out();
+    assert_eq!(synack.len(), 1);
+    assert_eq!(
+        (synack[0].flags, synack[0].ack),
+        (SYN | ACK, peer + 100_001)
+    );
+    assert_eq!(h.stack.listener_queues(l).unwrap().syn_received, 1);
+    let states: Vec<State> = h.stack.netstat().iter().map(|n| n.state).collect();
+    assert!(!states.contains(&State::TimeWait), "{states:?}");
+}
+
+#[test]
+fn packets_claiming_our_own_address_are_dropped() {
+    let mut h = Harness::new(config());
+    h.stack
+        .tcp_listen(std::net::SocketAddrV4::new(US, 80), 1)
+        .unwrap();
+    let p = Seg::new(80, 80, SYN, 1, 0).to_packet(US, US);
+    h.feed_raw(&p);
+    h.silent();
+    assert_eq!(h.stack.stats().ip_in_addr_errors, 1);
+}

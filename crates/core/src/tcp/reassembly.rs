@@ -127,6 +127,14 @@ impl RecvBuffer {
         self.ring.read_into(out, max)
     }
 
+    /// Give the memory back when nothing is held (an idle connection
+    /// should cost little).
+    pub fn release_if_idle(&mut self) {
+        if self.ofo.is_empty() {
+            self.ring.release_if_empty();
+        }
+    }
+
     /// Drop everything (the connection was released).
     pub fn clear(&mut self) {
         let limit = self.ring.limit();

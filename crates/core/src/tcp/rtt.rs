@@ -54,6 +54,7 @@ impl RttEstimator {
         self.base_rto
             .saturating_mul(1 << self.backoff.min(MAX_BACKOFF))
             .min(self.max)
+            .max(1)
     }
 
     /// Double the RTO (RFC 6298 §5.5).
