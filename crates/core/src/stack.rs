@@ -141,49 +141,8 @@ impl Stack {
     /// Fire every timer due at or before `now` (retransmission, TIME_WAIT, ...).
     pub fn poll(&mut self, now: Instant) {
         self.env.now = now;
-        while let Some((at, id)) = self.env.timers.peek() {
-            if at > now {
-                break;
-            }
-            self.env.timers.pop();
-            let fire = match self.sockets.tcb_mut(id) {
-                Some(t) if t.timers.heap_at == Some(at) => {
-                    t.timers.heap_at = None;
-                    true
-                }
-                _ => false,
-            };
-            if fire {
-                if let Some(t) = self.sockets.tcb_mut(id) {
-                    t.on_timer(&mut self.env);
-                }
-                self.after_tcb(id);
-            }
-        }
+        self.fire_timers(now);
         self.settle_timers();
-    }
-
-    /// Drop stale heap entries from the top and re-file entries whose
-    /// connection's deadline moved later, so `poll_at` is exact.
-    fn settle_timers(&mut self) {
-        while let Some((at, id)) = self.env.timers.peek() {
-            match self.sockets.tcb_mut(id) {
-                Some(t) if t.timers.heap_at == Some(at) => match t.timers.next() {
-                    Some(n) if n <= at => break,
-                    next => {
-                        self.env.timers.pop();
-                        t.timers.heap_at = None;
-                        if let Some(n) = next {
-                            self.env.timers.push(n, id);
-                            t.timers.heap_at = Some(n);
-                        }
-                    }
-                },
-                _ => {
-                    self.env.timers.pop();
-                }
-            }
-        }
     }
 
     /// The earliest instant at which `poll` has work, if any.

@@ -6,7 +6,7 @@
 //! deadline pushes a new entry. Stale entries are skipped when popped.
 //! Nothing ever walks all connections.
 
-use crate::stack::SocketId;
+use crate::stack::{SocketId, Stack};
 use crate::time::Instant;
 use core::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -74,6 +74,55 @@ impl Timers {
             if self.heap_at.is_none_or(|h| n < h) {
                 heap.push(n, id);
                 self.heap_at = Some(n);
+            }
+        }
+    }
+}
+
+impl Stack {
+    /// Pop and run every heap entry due at or before `now`; entries that
+    /// are stale (socket gone, or superseded) are dropped on the way.
+    pub(crate) fn fire_timers(&mut self, now: Instant) {
+        while let Some((at, id)) = self.env.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.env.timers.pop();
+            let fire = match self.sockets.tcb_mut(id) {
+                Some(t) if t.timers.heap_at == Some(at) => {
+                    t.timers.heap_at = None;
+                    true
+                }
+                _ => false,
+            };
+            if fire {
+                if let Some(t) = self.sockets.tcb_mut(id) {
+                    t.on_timer(&mut self.env);
+                }
+                self.after_tcb(id);
+            }
+        }
+    }
+
+    /// Drop stale heap entries from the top and re-file entries whose
+    /// connection's deadline moved later, so `poll_at` is exact.
+    pub(crate) fn settle_timers(&mut self) {
+        while let Some((at, id)) = self.env.timers.peek() {
+            match self.sockets.tcb_mut(id) {
+                Some(t) if t.timers.heap_at == Some(at) => match t.timers.next() {
+                    Some(n) if n <= at => break,
+                    next => {
+                        self.env.timers.pop();
+                        t.timers.heap_at = None;
+                        if let Some(n) = next {
+                            self.env.timers.push(n, id);
+                            t.timers.heap_at = Some(n);
+                        }
+                    }
+                },
+                _ => {
+                    self.env.timers.pop();
+                }
             }
         }
     }
