@@ -348,3 +348,32 @@ fn listen_address_rules() {
     let port = h.stack.local_addr(e).unwrap().port();
     assert!((32768..=60999).contains(&port), "{port}");
 }
+
+#[test]
+fn unacceptable_ack_in_syn_received_draws_a_rst() {
+    let mut h = Harness::new(config());
+    let l = h.stack.tcp_listen(SocketAddrV4::new(US, 80), 4).unwrap();
+    h.feed(&Seg::new(40000, 80, SYN, 1000, 0));
+    let iss = h.out()[0].seq;
+    // RFC 9293 §3.10.7.4: an ACK outside SND.UNA < SEG.ACK =< SND.NXT in
+    // SYN_RECEIVED gets <SEQ=SEG.ACK><CTL=RST>, and the entry stays.
+    h.feed(&Seg::new(40000, 80, ACK, 1001, iss.wrapping_add(77)));
+    h.expect(&[exp(RST, iss.wrapping_add(77), 0, 0)]);
+    assert_eq!(h.stack.listener_queues(l).unwrap().syn_received, 1);
+    h.feed(&Seg::new(40000, 80, ACK, 1001, iss.wrapping_add(1)));
+    h.silent();
+    assert_eq!(h.stack.listener_queues(l).unwrap().accept_queue, 1);
+}
+
+#[test]
+fn rst_from_the_client_removes_the_half_open_entry() {
+    let mut h = Harness::new(config());
+    let l = h.stack.tcp_listen(SocketAddrV4::new(US, 80), 4).unwrap();
+    h.feed(&Seg::new(40000, 80, SYN, 1000, 0));
+    h.out();
+    h.feed(&Seg::new(40000, 80, RST, 1001, 0));
+    h.silent();
+    assert_eq!(h.stack.listener_queues(l).unwrap().syn_received, 0);
+    assert_eq!(h.stack.netstat().len(), 1);
+    assert_eq!(h.stack.poll_at(), None);
+}
