@@ -249,3 +249,23 @@ fn keepalive_probes_then_gives_up() {
         "{ev:?}"
     );
 }
+
+#[test]
+fn limited_transmit_sends_a_segment_per_early_duplicate_ack() {
+    let (mut h, id, iss1, peer, port) = connected(config(), 1000, 65535);
+    h.stack.tcp_send(h.now, id, &[2u8; 5000]).unwrap();
+    assert_eq!(h.out().len(), 5);
+    // Timeout: cwnd = 1 MSS, only the head goes again.
+    h.at(h.now + 200 * MS);
+    h.expect(&[exp(ACK | PSH, iss1, peer, 1000)]);
+    // Each of the first two duplicate ACKs lets one more segment out
+    // (RFC 3042); the third does not start a fast retransmit because it
+    // does not cover the data outstanding at the timeout (RFC 6582).
+    h.feed(&Seg::new(80, port, ACK, peer, iss1));
+    h.expect(&[exp(ACK | PSH, iss1 + 1000, peer, 1000)]);
+    h.feed(&Seg::new(80, port, ACK, peer, iss1));
+    h.expect(&[exp(ACK | PSH, iss1 + 2000, peer, 1000)]);
+    h.feed(&Seg::new(80, port, ACK, peer, iss1));
+    h.silent();
+    assert_eq!(h.stack.tcp_info(id).unwrap().cwnd, 1000);
+}

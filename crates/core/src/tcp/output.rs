@@ -162,7 +162,15 @@ impl Tcb {
                 break; // FIN already sent
             }
             let flight = self.in_flight();
-            let wnd = self.snd_wnd.min(self.cc.cwnd());
+            // Limited transmit (RFC 3042): each of the first two duplicate
+            // ACKs lets one new segment out, so a small window still
+            // produces the third duplicate ACK that fast retransmit needs.
+            let limited = if self.in_recovery {
+                0
+            } else {
+                self.dupacks.min(2) * self.snd_mss
+            };
+            let wnd = self.snd_wnd.min(self.cc.cwnd().saturating_add(limited));
             let usable = wnd.saturating_sub(flight);
             let avail = data_end.since(self.snd_nxt);
             let len = usable.min(avail).min(self.snd_mss);
