@@ -253,6 +253,7 @@ impl StackThread {
         data_bytes: &mut usize,
     ) -> Pass {
         engine.counters.wakeups += 1;
+        engine.pass += 1;
         engine.counters.device_rx_packets += received as u64;
         engine.counters.device_tx_packets += std::mem::take(&mut self.tx_packets);
         engine.counters.device_rx_errors += std::mem::take(&mut self.rx_errors);
@@ -339,7 +340,8 @@ fn collect_events(
             Event::Acceptable { listener } => events.push(RtEvent::Acceptable { listener }),
             Event::Connected { id } => events.push(RtEvent::Connected { id }),
             Event::Readable { id } => {
-                if engine.flows.contains_key(&id) {
+                let pass = engine.pass;
+                if engine.flows.get(&id).is_some_and(|f| f.read_pass != pass) {
                     match drain(shared, engine, id, now, events, data_bytes) {
                         Drain::More | Drain::Throttled => engine.queue_read(id),
                         Drain::Done | Drain::Off => {}
@@ -399,6 +401,10 @@ fn drain(
     if shared.in_flight.load(Ordering::Acquire) >= shared.in_flight_limit {
         engine.counters.read_throttled += 1;
         return Drain::Throttled;
+    }
+    let pass = engine.pass;
+    if let Some(flow) = engine.flows.get_mut(&id) {
+        flow.read_pass = pass;
     }
     // Size the buffer from what is queued so one allocation usually fits.
     let hint = engine

@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use tunstack_device::memory;
+use tunstack_device::{memory, Device};
 use tunstack_runtime::{Batch, RtEvent, Runtime, StackConfig};
 
 /// Upper bound on any single wait: a failure guard, never a pass condition.
@@ -42,6 +42,15 @@ impl Pair {
 
     pub fn with_configs(a: StackConfig, b: StackConfig) -> Pair {
         let (dev_a, dev_b) = memory::pair(1500);
+        Pair::with_devices(Box::new(dev_a), Box::new(dev_b), a, b)
+    }
+
+    pub fn with_devices(
+        dev_a: Box<dyn Device>,
+        dev_b: Box<dyn Device>,
+        a: StackConfig,
+        b: StackConfig,
+    ) -> Pair {
         let (tx, events) = mpsc::channel();
         let tx_b = tx.clone();
         let a = Runtime::start(
