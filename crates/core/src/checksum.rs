@@ -4,21 +4,33 @@
 
 use std::net::Ipv4Addr;
 
-/// Unfolded partial sum of `data`, as if it started on an even offset.
+/// Partial sum of `data` (as if it started on an even offset), in
+/// big-endian word order, ready to be added to other partial sums.
+///
+/// The ones' complement sum does not depend on byte order (RFC 1071 §2),
+/// so the loop adds native-endian 64-bit words as two 32-bit halves and
+/// swaps once at the end instead of once per word.
 #[inline]
 pub fn partial(data: &[u8]) -> u64 {
     let mut acc: u64 = 0;
-    let mut words = data.chunks_exact(4);
+    let mut words = data.chunks_exact(8);
     for w in &mut words {
-        acc += u32::from_be_bytes([w[0], w[1], w[2], w[3]]) as u64;
+        let v = u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        acc += (v & 0xffff_ffff) + (v >> 32);
     }
     let rest = words.remainder();
     if !rest.is_empty() {
-        let mut last = [0u8; 4];
+        let mut last = [0u8; 8];
         last[..rest.len()].copy_from_slice(rest);
-        acc += u32::from_be_bytes(last) as u64;
+        let v = u64::from_ne_bytes(last);
+        acc += (v & 0xffff_ffff) + (v >> 32);
     }
-    acc
+    let native = fold(acc);
+    if cfg!(target_endian = "little") {
+        native.swap_bytes() as u64
+    } else {
+        native as u64
+    }
 }
 
 /// Partial sum of the TCP/UDP pseudo-header.
