@@ -269,15 +269,23 @@ impl StackThread {
             begin_close(engine, now);
         }
 
+        // While tracing, each packet's consequences (state changes, replies)
+        // follow it in the batch, so a trace reads causally; otherwise all
+        // packets go in first and their events are taken once.
+        let tracing = engine.trace;
         for i in 0..received {
             let start = i * self.slot;
             let packet = &self.rx_buf[start..start + self.rx_lens[i]];
-            if engine.trace {
+            if tracing {
                 if let Some(t) = trace::summarize(Direction::In, packet) {
                     events.push(RtEvent::Segment(t));
                 }
             }
             engine.stack.receive(now, packet);
+            if tracing {
+                collect_events(&self.shared, engine, now, events, data_bytes);
+                transmit(engine, &mut self.tx_buf, &mut self.tx_ends, events);
+            }
         }
         engine.stack.poll(now);
 
@@ -297,17 +305,7 @@ impl StackThread {
             }
         }
 
-        let trace = engine.trace;
-        let (tx_buf, tx_ends) = (&mut self.tx_buf, &mut self.tx_ends);
-        engine.stack.transmit(&mut |packet: &[u8]| {
-            if trace {
-                if let Some(t) = trace::summarize(Direction::Out, packet) {
-                    events.push(RtEvent::Segment(t));
-                }
-            }
-            tx_buf.extend_from_slice(packet);
-            tx_ends.push(tx_buf.len());
-        });
+        transmit(engine, &mut self.tx_buf, &mut self.tx_ends, events);
 
         // `poll(now)` fired everything due by `now`; a deadline not after it
         // would make the thread spin, so never wait less than a moment.
@@ -323,6 +321,26 @@ impl StackThread {
             close_deadline,
         }
     }
+}
+
+/// Move the engine's outbound packets into the thread's buffer (written to
+/// the device after the lock is released), tracing them if asked.
+fn transmit(
+    engine: &mut Engine,
+    tx_buf: &mut Vec<u8>,
+    tx_ends: &mut Vec<usize>,
+    events: &mut Vec<RtEvent>,
+) {
+    let trace = engine.trace;
+    engine.stack.transmit(&mut |packet: &[u8]| {
+        if trace {
+            if let Some(t) = trace::summarize(Direction::Out, packet) {
+                events.push(RtEvent::Segment(t));
+            }
+        }
+        tx_buf.extend_from_slice(packet);
+        tx_ends.push(tx_buf.len());
+    });
 }
 
 /// Turn the engine's pending events into runtime events, reading data of
@@ -515,15 +533,17 @@ fn drain_pending(
 }
 
 /// Start a graceful close: FIN on every connection, stop listening, drop
-/// UDP sockets.
+/// UDP sockets. With no grace left the connections get only the RST that
+/// follows, not a FIN first.
 fn begin_close(engine: &mut Engine, now: Instant) {
+    let graceful = engine.closing.as_ref().is_some_and(|c| now < c.deadline);
     let open: Vec<SocketId> = engine
         .flows
         .iter()
         .filter(|(_, f)| !f.closed)
         .map(|(id, _)| *id)
         .collect();
-    for id in open {
+    for id in open.into_iter().filter(|_| graceful) {
         // Already shut down or closing: nothing more to do for it.
         let _ = engine.stack.tcp_shutdown(now, id);
     }
