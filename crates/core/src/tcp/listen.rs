@@ -72,7 +72,6 @@ impl Stack {
         local: SocketAddrV4,
         remote: SocketAddrV4,
         seg: &TcpHeader,
-        payload_len: usize,
     ) {
         if seg.rst() {
             return;
@@ -101,7 +100,7 @@ impl Stack {
             self.env.stats.tcp_accept_queue_drops += 1;
             return;
         }
-        let _ = payload_len; // data on a SYN is not queued; the peer resends it
+        // Data on a SYN is not queued (no TFO): the peer sends it again.
         let iss = self.env.isn.isn(self.env.now, local, remote);
         let env = &self.env;
         let id = self.sockets.insert_with(|id| {

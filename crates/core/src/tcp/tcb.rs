@@ -302,7 +302,6 @@ impl Tcb {
         } else {
             cur
         };
-        let wnd = wnd.min(cap.max(cur));
         self.rcv_adv = self.rcv_nxt + wnd;
         (wnd >> self.rcv_wscale).min(u16::MAX as u32) as u16
     }
