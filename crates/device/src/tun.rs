@@ -180,7 +180,16 @@ fn open_netns(netns: &str) -> io::Result<OwnedFd> {
     let path = if netns.contains('/') {
         netns.to_string()
     } else {
-        validate_name(netns).map_err(|_| invalid(format!("bad namespace name {netns:?}")))?;
+        // `ip netns` names are file names under NETNS_DIR: unlike interface
+        // names they are not limited to IFNAMSIZ.
+        let ok = !netns.is_empty()
+            && netns.len() <= 255
+            && netns != "."
+            && netns != ".."
+            && netns.bytes().all(|b| b.is_ascii_graphic());
+        if !ok {
+            return Err(invalid(format!("bad namespace name {netns:?}")));
+        }
         format!("{NETNS_DIR}/{netns}")
     };
     let c_path =
