@@ -425,12 +425,17 @@ impl Tcb {
     }
 }
 
-/// RFC 9293 §3.10.7.4's four-case acceptability test.
+/// RFC 9293 §3.10.7.4's four-case acceptability test, with one relaxation
+/// Linux (`tcp_sequence`) and FreeBSD also make: a zero-length segment
+/// exactly at the right window edge is accepted. A sender that filled our
+/// window sends its pure ACKs with SEG.SEQ = RCV.NXT + RCV.WND; refusing them
+/// would throw away the ACK field (and duplicate ACKs) while our own data
+/// is in flight, forcing needless timeouts.
 fn acceptable(seq: Seq, len: u32, rcv_nxt: Seq, wnd: u32) -> bool {
     let end = rcv_nxt + wnd;
     match (len, wnd) {
         (0, 0) => seq == rcv_nxt,
-        (0, _) => seq.in_range(rcv_nxt, end),
+        (0, _) => seq.in_range(rcv_nxt, end) || seq == end,
         (_, 0) => false,
         _ => seq.in_range(rcv_nxt, end) || (seq + len - 1).in_range(rcv_nxt, end),
     }
@@ -446,7 +451,8 @@ mod tests {
         assert!(acceptable(n, 0, n, 0));
         assert!(!acceptable(n + 1, 0, n, 0));
         assert!(acceptable(n + 99, 0, n, 100));
-        assert!(!acceptable(n + 100, 0, n, 100));
+        assert!(acceptable(n + 100, 0, n, 100), "pure ACK at the right edge");
+        assert!(!acceptable(n + 101, 0, n, 100));
         assert!(!acceptable(n, 1, n, 0));
         assert!(acceptable(n - 10, 20, n, 100), "overlaps the left edge");
         assert!(!acceptable(n - 10, 10, n, 100), "entirely old");
