@@ -16,6 +16,8 @@ test('a stalled reader closes the window; write() false until drain; all bytes a
 
   const payload = bytes(2 * 1024 * 1024, 3);
   const sock = p.client.connect({ host: SERVER_IP, port: 90 });
+  const errors: Error[] = [];
+  sock.on('error', (err: Error) => errors.push(err));
   let sawFalse = false;
   let drains = 0;
   sock.on('drain', () => drains++);
@@ -48,4 +50,5 @@ test('a stalled reader closes the window; write() false until drain; all bytes a
   t.true(drains > drainsBefore, "'drain' after the reader resumed");
   t.is(data.length, payload.length);
   t.is(sha256(data), sha256(payload));
+  t.deepEqual(errors, []);
 });

@@ -36,6 +36,32 @@ export function once<T extends unknown[] = any[]>(emitter: EventEmitter, event: 
   });
 }
 
+/**
+ * The socket's 'close' (resolves with hadError), listening from now on and
+ * ignoring 'error'. Create it before the step that closes the socket:
+ * 'close' follows 'end'/'error' within the same tick.
+ */
+export function closeOf(socket: EventEmitter, ms = WAIT_MS): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("timed out waiting for 'close'")), ms);
+    socket.once('close', (hadError: boolean) => {
+      clearTimeout(timer);
+      resolve(Boolean(hadError));
+    });
+  });
+}
+
+/** The next 'error' (listening from now on), within `ms`. */
+export function errorOf<E extends Error = NodeJS.ErrnoException>(emitter: EventEmitter, ms = WAIT_MS): Promise<E> {
+  return new Promise<E>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("timed out waiting for 'error'")), ms);
+    emitter.once('error', (err: E) => {
+      clearTimeout(timer);
+      resolve(err);
+    });
+  });
+}
+
 /** Resolves with the first `event` whose arguments satisfy `pred`, within `ms`. */
 export function until<T extends unknown[] = any[]>(
   emitter: EventEmitter,

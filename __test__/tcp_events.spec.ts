@@ -63,8 +63,6 @@ test('state events: handshake, four-way close and TIME_WAIT → CLOSED on both s
   // The socket's own 'tcp' events match the stack's for that connection
   // (the socket subscribed after connect() returned, before any event).
   t.deepEqual(transitions(socketEvents), client);
-  // The listener reported LISTEN.
-  t.truthy(serverEvents.find((e) => e.type === 'state' && e.to === 'LISTEN'));
 });
 
 test('retransmit events under loss, and the transfer still completes', async (t) => {
@@ -81,8 +79,10 @@ test('retransmit events under loss, and the transfer still completes', async (t)
   const data = await within(got, 'data under loss', 60_000);
   t.is(data.length, payload.length);
   t.true(data.equals(payload));
-  t.true(retransmits.length > 0);
-  const r = retransmits[0]!;
-  t.true(r.type === 'retransmit' && r.attempt >= 1 && r.rtoMs > 0);
-  t.true(p.client.stats().tcpRetransSegs! > 0);
+  const timeouts = retransmits.filter((r) => r.type === 'retransmit' && r.reason === 'timeout');
+  t.true(timeouts.length > 0, 'some segment was retransmitted after its timer expired');
+  for (const r of timeouts) t.true(r.type === 'retransmit' && r.attempt >= 1 && r.rtoMs > 0);
+  for (const r of retransmits) t.true(r.type === 'retransmit' && (r.reason === 'fast') === (r.attempt === 0));
+  // Every event is a retransmitted segment (go-back-N after a timeout resends more).
+  t.true(p.client.stats().tcpRetransSegs! >= retransmits.length);
 });

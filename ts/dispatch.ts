@@ -29,6 +29,8 @@ export class Dispatcher {
   readonly sinks = new Map<number, EventSink>();
   /** Sockets not yet closed in JS (connecting, open, accepted), for `stack.close()`. */
   readonly sockets = new Set<Socket>();
+  /** The stack's MSL in ms (FIN_WAIT_2 and TIME_WAIT last 2×MSL). */
+  mslMs = 30_000;
   /** True once `stack.close()` was called. */
   closing = false;
   /** True once the native stack is closed: no addon call may be made. */
@@ -128,5 +130,15 @@ export function toStackTcpEvent(ev: NativeEvent): StackTcpEvent {
   if (ev.type === 'state') {
     return { type: 'state', id, from: (ev.from ?? 'CLOSED') as TcpState, to: (ev.to ?? 'CLOSED') as TcpState };
   }
-  return { type: 'retransmit', id, seq: ev.seq ?? 0, len: ev.len ?? 0, attempt: ev.attempt ?? 0, rtoMs: ev.rtoMs ?? 0 };
+  const attempt = ev.attempt ?? 0;
+  return {
+    type: 'retransmit',
+    id,
+    // The engine marks a fast retransmit with attempt 0.
+    reason: attempt === 0 ? 'fast' : 'timeout',
+    seq: ev.seq ?? 0,
+    len: ev.len ?? 0,
+    attempt,
+    rtoMs: ev.rtoMs ?? 0,
+  };
 }

@@ -8,7 +8,7 @@ import type { Dispatcher } from './dispatch.js';
 import { toStackTcpEvent } from './dispatch.js';
 import { fromNative, systemError } from './errors.js';
 import type { NativeEvent } from './native.js';
-import type { AddressInfo, TcpEvent, TcpInfo } from './tcp_events.js';
+import type { AddressInfo, TcpEvent, TcpInfo, TcpState } from './tcp_events.js';
 
 /** Options shared by sockets made with {@link Stack.connect} and by a {@link Server}'s sockets. */
 export interface SocketOptions {
@@ -83,8 +83,16 @@ export class Socket extends Duplex {
   readonly #d: Dispatcher;
   #id: number | undefined;
   #connecting: boolean;
-  /** The addon reported 'closed' for the id. */
+  /** The addon reported 'closed' for the id (at TIME_WAIT or CLOSED, whichever comes first). */
   #nativeClosed = false;
+  /** The last state the addon reported. */
+  #state: TcpState | undefined;
+  /** Destroyed, but the id is kept to observe the rest of the close (see #observeClose). */
+  #observing = false;
+  /** Bytes that were already received when observation began (an orphan drops them silently). */
+  #unread = 0;
+  /** FIN_WAIT_2 timeout of an observed close, as an orphan's. */
+  #finWait2Timer: NodeJS.Timeout | undefined;
   /** The peer's FIN arrived (native 'end'). */
   #peerEnded = false;
   /** We called tcpShutdown (our FIN is queued). */
@@ -401,18 +409,8 @@ export class Socket extends Duplex {
     const id = this.#id;
     if (id !== undefined && !this.#d.closed) {
       if (this.#resetting) this.#call(() => this.#d.native.tcpAbort(id));
-      // With 'tcp' listeners and both FINs exchanged, keep the id until the
-      // addon reports 'closed', so the rest of the close (LAST_ACK →
-      // CLOSED, TIME_WAIT → CLOSED) stays observable: a released connection
-      // lives on as an orphan that reports nothing. Nothing else can happen
-      // on it, so holding it changes no behaviour.
-      const observe =
-        !this.#resetting &&
-        !this.#nativeClosed &&
-        this.#peerEnded &&
-        this.#shutdown &&
-        (this.listenerCount('tcp') > 0 || this.#d.stackWantsTcp());
-      if (!observe) this.#release();
+      else if (this.#wantsObservation()) this.#observeClose(id);
+      if (!this.#observing) this.#release();
     }
     this.#d.sockets.delete(this);
     cb(error);
@@ -426,20 +424,21 @@ export class Socket extends Duplex {
     switch (ev.type) {
       case 'state':
       case 'retransmit':
+        if (ev.type === 'state') this.#state = ev.to as TcpState;
         if (this.listenerCount('tcp') > 0) {
           const { id: _id, ...tcp } = toStackTcpEvent(ev);
           this.emit('tcp', tcp as TcpEvent);
         }
+        if (this.#observing) this.#observedState();
         return;
       case 'closed':
         this.#nativeClosed = true;
-        if (this.destroyed) {
-          // A socket kept only to observe the end of the close.
-          this.#release();
-          return;
-        }
-        this.#onClosed(ev.error);
+        if (!this.destroyed) this.#onClosed(ev.error);
         return;
+    }
+    if (this.#observing) {
+      if (ev.type === 'data') this.#observedData(ev.data?.length ?? 0);
+      return;
     }
     if (this.destroyed) return;
     switch (ev.type) {
@@ -470,6 +469,7 @@ export class Socket extends Duplex {
 
   /** @internal */
   stackClosed(): void {
+    this.#stopObserving();
     this.#id = undefined;
     this.#nativeClosed = true;
     if (this.destroyed) return;
@@ -582,6 +582,70 @@ export class Socket extends Duplex {
     this.#call(() => this.#d.native.tcpSetReading(id, on));
   }
 
+  // ---- observing the end of a close ----
+  //
+  // Released connections live on as orphans in the engine (FIN_WAIT_2,
+  // TIME_WAIT, LAST_ACK, ...) but report nothing, so after destroy() the
+  // rest of the close would be invisible. When someone listens to 'tcp'
+  // (on this socket or on the stack), a cleanly destroyed socket keeps its
+  // id until the connection reaches CLOSED and does what tcp_release does
+  // for an orphan itself: FIN, read and drop what was already received, RST
+  // on new data ("data after close"), give up FIN_WAIT_2 after 2×MSL. The
+  // peer sees the same segments either way.
+
+  #wantsObservation(): boolean {
+    const st = this.#state;
+    if (st === undefined || st === 'CLOSED' || st === 'SYN_SENT' || st === 'SYN_RECEIVED' || st === 'LISTEN') return false;
+    return this.listenerCount('tcp') > 0 || this.#d.stackWantsTcp();
+  }
+
+  #observeClose(id: number): void {
+    this.#observing = true;
+    if (!this.#shutdown && !this.#nativeClosed) {
+      this.#shutdown = true;
+      this.#call(() => this.#d.native.tcpShutdown(id));
+    }
+    this.#unread = this.#call(() => this.#d.native.tcpInfo(id))?.recvQueue ?? 0;
+    this.#reading = false;
+    this.#setReading(true);
+    this.#observedState();
+  }
+
+  #observedState(): void {
+    if (this.#state !== 'FIN_WAIT_2' && this.#finWait2Timer !== undefined) {
+      clearTimeout(this.#finWait2Timer);
+      this.#finWait2Timer = undefined;
+    }
+    if (this.#state === 'CLOSED') {
+      this.#stopObserving();
+      this.#release();
+    } else if (this.#state === 'FIN_WAIT_2' && this.#finWait2Timer === undefined) {
+      this.#finWait2Timer = setTimeout(() => {
+        // Hand it to the engine as an orphan, which ends FIN_WAIT_2 by itself.
+        this.#stopObserving();
+        this.#release();
+      }, 2 * this.#d.mslMs);
+      this.#finWait2Timer.unref();
+    }
+  }
+
+  #observedData(n: number): void {
+    if (n <= this.#unread) {
+      this.#unread -= n;
+      return;
+    }
+    const id = this.#id;
+    this.#stopObserving();
+    if (id !== undefined) this.#call(() => this.#d.native.tcpAbort(id));
+    this.#release();
+  }
+
+  #stopObserving(): void {
+    this.#observing = false;
+    if (this.#finWait2Timer) clearTimeout(this.#finWait2Timer);
+    this.#finWait2Timer = undefined;
+  }
+
   #release(): void {
     const id = this.#id;
     if (id === undefined) return;
@@ -599,8 +663,10 @@ export class Socket extends Duplex {
       this.#localPort = local.port;
     }
     if (this.#remoteAddress === undefined) {
+      // An accepted connection: its handshake was reported before we owned the id.
       const info = this.#call(() => this.#d.native.tcpInfo(id));
       if (info) {
+        this.#state ??= info.state as TcpState;
         this.#remoteAddress = info.remoteAddress;
         this.#remotePort = info.remotePort;
         this.#localAddress ??= info.localAddress;

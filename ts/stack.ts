@@ -96,6 +96,7 @@ export class Stack extends EventEmitter {
     }
     if (options.impair) device.impair(clean({ ...options.impair }));
     const stack = new Stack(addr, prefix === undefined ? 32 : Number(prefix), device.name);
+    if (options.tcp?.mslMs !== undefined) stack.#d.mslMs = options.tcp.mslMs;
     const native: NativeStackOptions = clean({
       address: options.address,
       mtu: options.mtu,

@@ -74,17 +74,23 @@ export interface TcpStateEvent {
   to: TcpState;
 }
 
-/** A segment was retransmitted because its retransmission timer expired. */
+/**
+ * A segment was retransmitted: its retransmission timer expired
+ * (`reason: 'timeout'`), or three duplicate ACKs announced its loss
+ * before that (`reason: 'fast'`, fast retransmit).
+ */
 export interface TcpRetransmitEvent {
   /** Discriminant. */
   type: 'retransmit';
+  /** `'timeout'`: the retransmission timer expired; `'fast'`: three duplicate ACKs (fast retransmit). */
+  reason: 'timeout' | 'fast';
   /** Sequence number of the retransmitted segment (absolute). */
   seq: number;
   /** Its length (SYN and FIN count as one). */
   len: number;
-  /** 1 for the first retransmission, 2 for the second, ... */
+  /** Consecutive timeouts of this segment: 1 for the first, 2 for the second, ...; 0 for a fast retransmit. */
   attempt: number;
-  /** The timeout that expired, ms (doubles with each attempt: exponential backoff). */
+  /** The retransmission timeout now in force, ms (it doubles with each timeout: exponential backoff). */
   rtoMs: number;
 }
 

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { MemoryLink } from '../memory_link.js';
 import { formatNetstat } from '../netstat.js';
 import { Stack } from '../stack.js';
-import type { StackTcpEvent } from '../tcp_events.js';
+import type { SegmentEvent, StackTcpEvent } from '../tcp_events.js';
 import { type Output, UsageError, impairment, impairmentFlags, impairmentHelp, nonNegative, seed } from './args.js';
 import { Narrator } from './trace.js';
 
@@ -27,6 +27,7 @@ Exits 0 once the page was fetched and both connections reached CLOSED.
 
 Options:
   --msl MS          maximum segment lifetime; TIME_WAIT lasts 2×MSL (default 500)
+                    (the link's one-way --delay defaults to 2 ms here)
   --timeout MS      give up (exit 1) after this long (default 60000)
   --quiet           print only the outcome
   -h, --help        this help
@@ -36,6 +37,7 @@ ${impairmentHelp}
 Example: tunstack demo --loss 0.2 --seed 3   (retransmissions recover the lost segments)`;
 
 const SERVER = '10.0.0.1';
+const DEFAULT_DELAY_MS = 2;
 const CLIENT = '10.0.0.2';
 
 const PAGE = `<!doctype html>
@@ -70,7 +72,11 @@ export async function demo(argv: string[], io: Output): Promise<number> {
   const quiet = Boolean(values.quiet);
   const out = quiet ? () => {} : (line: string) => io.out(line);
 
-  const link = new MemoryLink({ mtu: 1500, ...imp });
+  // A little one-way delay (unless --delay says otherwise) keeps the two
+  // stacks' reports in causal order: each stack's thread reports what it
+  // sent long before the other one can have answered.
+  const delayMs = imp?.delayMs ?? DEFAULT_DELAY_MS;
+  const link = new MemoryLink({ mtu: 1500, seed: s, ...imp, delayMs });
   const tcp = { mslMs };
   const server = await Stack.open({ device: link.a, address: `${SERVER}/24`, seed: s, trace: !quiet, tcp });
   let client: Stack;
@@ -92,8 +98,9 @@ export async function demo(argv: string[], io: Output): Promise<number> {
   out(`MSL ${mslMs} ms, so TIME_WAIT lasts ${2 * mslMs} ms. Columns: time, direction, flags, seq, ack, window, payload length.`);
 
   // Trace: each segment once (as its sender sends it), every state change of both sides.
-  server.on('segment', (ev) => ev.dir === 'out' && n.segment(ev));
-  client.on('segment', (ev) => ev.dir === 'out' && n.segment(ev));
+  const onSegment = (ev: SegmentEvent) => (ev.dir === 'out' ? n.segment(ev) : n.learn(ev));
+  server.on('segment', onSegment);
+  client.on('segment', onSegment);
 
   // Connections (not listeners) by side, and their last state.
   const last = new Map<string, string>();
@@ -146,6 +153,8 @@ export async function demo(argv: string[], io: Output): Promise<number> {
       listener.once('error', reject);
       listener.listen({ port: 80 }, () => resolve());
     });
+    const row = server.netstat().find((e) => e.proto === 'tcp' && e.localPort === 80);
+    n.note(`server: listen(80) — the listening socket is in ${row?.state ?? '?'} (accept queue bound: backlog ${row?.sendQ ?? '?'})`);
 
     n.note(`client: http.get("http://${SERVER}/") over a tunstack socket`);
     const fetch = new Promise<{ status: number; body: string }>((resolve, reject) => {

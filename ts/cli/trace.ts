@@ -63,16 +63,25 @@ export class Narrator {
     return this.#o.names.get(addr ?? '') ?? endpoint;
   }
 
+  /**
+   * Learns initial sequence numbers from a segment without printing it
+   * (give it the 'in' segments: a SYN may be received before its sender's
+   * own trace of it arrives).
+   */
+  learn(ev: SegmentEvent): void {
+    if (flagsOf(ev).includes('SYN')) {
+      const dir = `${ev.src}>${ev.dst}`;
+      if (!this.#isn.has(dir)) this.#isn.set(dir, ev.seq);
+    }
+  }
+
   /** One segment (call it for 'out' segments only, so each is printed once). */
   segment(ev: SegmentEvent): void {
-    const flags = ev.flags
-      .split(/[^A-Za-z]+/)
-      .filter(Boolean)
-      .map((f) => f.toUpperCase());
+    const flags = flagsOf(ev);
     const has = (f: string) => flags.includes(f);
     const dir = `${ev.src}>${ev.dst}`;
     const back = `${ev.dst}>${ev.src}`;
-    if (has('SYN') && !this.#isn.has(dir)) this.#isn.set(dir, ev.seq);
+    this.learn(ev);
     const isn = this.#isn.get(dir);
     const peerIsn = this.#isn.get(back);
     const seq = isn === undefined ? ev.seq : (ev.seq - isn) >>> 0;
@@ -92,7 +101,7 @@ export class Narrator {
     this.#o.out(
       `${this.time()}  ${`${from} → ${to}`.padEnd(17)} ${label.padEnd(12)} seq=${String(seq).padEnd(7)} ack=${ack.padEnd(7)} win=${String(ev.window).padEnd(6)} len=${ev.len}`,
     );
-    if (has('SYN') && isn !== undefined && seq === 0 && ev.len === 0 && !this.#isn.has(`${dir}#shown`)) {
+    if (has('SYN') && isn !== undefined && !this.#isn.has(`${dir}#shown`)) {
       this.#isn.set(`${dir}#shown`, 1);
       this.#o.out(`${' '.repeat(13)}(${from}'s initial sequence number is ${isn}; numbers are shown relative to it)`);
     }
@@ -102,8 +111,15 @@ export class Narrator {
   tcp(side: string, ev: StackTcpEvent): void {
     if (ev.type === 'retransmit') {
       const rel = this.#relativeSeqOf(side, ev.seq);
+      if (ev.reason === 'fast') {
+        this.note(
+          `!! ${side}: three duplicate ACKs — fast retransmit of seq=${rel} len=${ev.len} without waiting for the timer (快速重传)`,
+        );
+        return;
+      }
       this.note(
-        `!! ${side}: retransmission timer expired (RTO ${ev.rtoMs.toFixed(0)} ms) — resending seq=${rel} len=${ev.len}, attempt ${ev.attempt}; the RTO doubles each time (exponential backoff)`,
+        `!! ${side}: no ACK before the retransmission timer expired — resending seq=${rel} (attempt ${ev.attempt}); ` +
+          `next timeout ${ev.rtoMs.toFixed(0)} ms: the RTO doubles each time (exponential backoff, 超时重传)`,
       );
       return;
     }
@@ -189,4 +205,12 @@ export class Narrator {
         return;
     }
   }
+}
+
+/** TCP flags of a traced segment as upper-case words (the addon spells them "SYN,ACK"). */
+function flagsOf(ev: SegmentEvent): string[] {
+  return ev.flags
+    .split(/[^A-Za-z]+/)
+    .filter(Boolean)
+    .map((f) => f.toUpperCase());
 }
