@@ -245,3 +245,43 @@ test('info() reports TCP internals of an established connection', async (t) => {
   await closed;
   t.is(sock.info(), null);
 });
+
+test('writing after the peer ended (no allowHalfOpen) fails with EPIPE', async (t) => {
+  const p = await pair();
+  t.teardown(() => p.close());
+  p.server.createServer((s) => s.end('bye')).listen(88);
+  const sock = p.client.connect({ host: SERVER_IP, port: 88 });
+  const finished = once(sock, 'finish');
+  const received = collect(sock);
+  t.is((await received).toString(), 'bye');
+  await finished; // our side ended by itself after 'end'
+  const cbErr = await new Promise<NodeJS.ErrnoException | null | undefined>((resolve) => sock.write('late', resolve));
+  t.is(cbErr?.code, 'EPIPE');
+  t.is(cbErr?.message, 'This socket has been ended by the other party');
+});
+
+test('maxConnections: connections beyond it are dropped as they are accepted', async (t) => {
+  const p = await pair();
+  t.teardown(() => p.close());
+  const server = p.server.createServer((s) => s.resume());
+  server.maxConnections = 1;
+  server.listen(89);
+  await once(server, 'listening');
+  const first = p.client.connect({ host: SERVER_IP, port: 89 });
+  await once(first, 'connect');
+  const dropped = once<[{ remotePort: number }]>(server, 'drop');
+  const second = p.client.connect({ host: SERVER_IP, port: 89 });
+  const [info] = await dropped;
+  await once(second, 'connect');
+  t.is(info.remotePort, second.localPort!);
+  // The dropped connection is closed by the server: the client reads EOF.
+  t.is((await collect(second)).length, 0);
+  let count = -1;
+  await new Promise<void>((resolve) =>
+    server.getConnections((_e, n) => {
+      count = n;
+      resolve();
+    }),
+  );
+  t.is(count, 1);
+});
