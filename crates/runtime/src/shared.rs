@@ -27,10 +27,6 @@ pub(crate) struct Flow {
     pub(crate) closed: bool,
     /// An orderly `Closed` held back until `End` is delivered.
     pub(crate) held_close: bool,
-    /// The pass that last read this connection: the engine reports one
-    /// `Readable` per segment, but all of a pass's segments are received
-    /// before its events are handled, so one read per pass takes them all.
-    pub(crate) read_pass: u64,
 }
 
 /// A close in progress or requested.
@@ -63,8 +59,6 @@ pub(crate) struct Engine {
     /// Set when the thread has stopped; every call then fails with it.
     pub(crate) stopped: Option<RtError>,
     pub(crate) counters: RuntimeCounters,
-    /// Passes of the stack thread so far.
-    pub(crate) pass: u64,
 }
 
 impl Engine {
@@ -80,7 +74,6 @@ impl Engine {
             closing: None,
             stopped: None,
             counters: RuntimeCounters::default(),
-            pass: 0,
         }
     }
 

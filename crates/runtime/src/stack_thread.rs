@@ -253,7 +253,6 @@ impl StackThread {
         data_bytes: &mut usize,
     ) -> Pass {
         engine.counters.wakeups += 1;
-        engine.pass += 1;
         engine.counters.device_rx_packets += received as u64;
         engine.counters.device_tx_packets += std::mem::take(&mut self.tx_packets);
         engine.counters.device_rx_errors += std::mem::take(&mut self.rx_errors);
@@ -283,13 +282,13 @@ impl StackThread {
             }
             engine.stack.receive(now, packet);
             if tracing {
-                collect_events(&self.shared, engine, now, events, data_bytes);
+                collect_events(&self.shared, engine, now, false, events, data_bytes);
                 transmit(engine, &mut self.tx_buf, &mut self.tx_ends, events);
             }
         }
         engine.stack.poll(now);
 
-        collect_events(&self.shared, engine, now, events, data_bytes);
+        collect_events(&self.shared, engine, now, true, events, data_bytes);
         let more_reads = drain_pending(&self.shared, engine, now, events, data_bytes);
 
         let mut finished = false;
@@ -298,7 +297,7 @@ impl StackThread {
             let deadline = closing.deadline;
             if close_complete(engine) || now >= deadline {
                 abort_remaining(engine, now);
-                collect_events(&self.shared, engine, now, events, data_bytes);
+                collect_events(&self.shared, engine, now, true, events, data_bytes);
                 finished = true;
             } else {
                 close_deadline = Some(deadline);
@@ -343,13 +342,17 @@ fn transmit(
     });
 }
 
-/// Turn the engine's pending events into runtime events, reading data of
-/// connections with read credit in place so that data precedes whatever
-/// the engine reported after it (a close, a reset).
+/// Turn the engine's pending events into runtime events. With
+/// `inline_reads`, data of connections with read credit is read in place,
+/// so it precedes whatever the engine reported after it (a reset);
+/// without (per-packet collection while tracing), readable connections are
+/// queued and read once at the end of the pass, still one buffer per
+/// connection per batch. An orderly close always reads first (`on_closed`).
 fn collect_events(
     shared: &Shared,
     engine: &mut Engine,
     now: Instant,
+    inline_reads: bool,
     events: &mut Vec<RtEvent>,
     data_bytes: &mut usize,
 ) {
@@ -357,9 +360,9 @@ fn collect_events(
         match event {
             Event::Acceptable { listener } => events.push(RtEvent::Acceptable { listener }),
             Event::Connected { id } => events.push(RtEvent::Connected { id }),
+            Event::Readable { id } if !inline_reads => engine.queue_read(id),
             Event::Readable { id } => {
-                let pass = engine.pass;
-                if engine.flows.get(&id).is_some_and(|f| f.read_pass != pass) {
+                if engine.flows.contains_key(&id) {
                     match drain(shared, engine, id, now, events, data_bytes) {
                         Drain::More | Drain::Throttled => engine.queue_read(id),
                         Drain::Done | Drain::Off => {}
@@ -419,10 +422,6 @@ fn drain(
     if shared.in_flight.load(Ordering::Acquire) >= shared.in_flight_limit {
         engine.counters.read_throttled += 1;
         return Drain::Throttled;
-    }
-    let pass = engine.pass;
-    if let Some(flow) = engine.flows.get_mut(&id) {
-        flow.read_pass = pass;
     }
     // Size the buffer from what is queued so one allocation usually fits.
     let hint = engine

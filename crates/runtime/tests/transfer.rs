@@ -3,6 +3,7 @@
 mod common;
 
 use common::{Pair, Side};
+use tunstack_device::{memory, ImpairedDevice, Impairment, ImpairmentConfig};
 use tunstack_runtime::{RtEvent, SocketId};
 
 const SIZE: usize = 1 << 20;
@@ -36,10 +37,60 @@ fn pump(pair: &Pair, side: Side, end: &mut End) {
 #[test]
 fn one_megabyte_each_way_arrives_intact() {
     let mut pair = Pair::new();
-    let (client, server) = pair.connect(8080);
+    let data_events = exchange(&mut pair, SIZE, 8080);
+    // Batching: data arrives in buffers far larger than one segment.
+    assert!(
+        data_events < 2 * SIZE / 1460,
+        "{data_events} data events for 2 MB"
+    );
+
+    // Both sides shut down and read the peer's FIN: the closes complete.
+    let stats = pair.a.stats().unwrap();
+    let get = |name: &str| {
+        stats
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .unwrap()
+    };
+    assert!(get("device_tx_packets") > 0 && get("device_rx_packets") > 0);
+    pair.a.close_and_wait(std::time::Duration::from_secs(10));
+    pair.b.close_and_wait(std::time::Duration::from_secs(10));
+}
+
+/// Tracing changes how a pass is processed (events are taken after each
+/// packet); reads must still see every byte. A delay on the link makes
+/// packets arrive in bursts, many per pass.
+#[test]
+fn data_flows_both_ways_with_tracing_on() {
+    let delayed = |dev| {
+        let delay = Impairment::new(ImpairmentConfig {
+            delay_us: 2_000,
+            ..ImpairmentConfig::default()
+        });
+        Box::new(ImpairedDevice::new(dev, delay))
+    };
+    let (a, b) = memory::pair(1500);
+    let mut pair = Pair::with_devices(
+        delayed(a),
+        delayed(b),
+        common::config(common::ADDR_A, 1),
+        common::config(common::ADDR_B, 2),
+    );
+    pair.a.set_trace(true).unwrap();
+    pair.b.set_trace(true).unwrap();
+    // More than a receive buffer, so only reads (not the close) can drain it.
+    exchange(&mut pair, SIZE, 8081);
+}
+
+/// Connect, send `size` bytes each way with a half-close after each side's
+/// last byte, check both directions byte for byte; returns the number of
+/// `Data` events.
+fn exchange(pair: &mut Pair, size: usize, port: u16) -> usize {
+    let (client, server) = pair.connect(port);
     let mut a = End {
         conn: client,
-        out: common::pattern(1, SIZE),
+        out: common::pattern(1, size),
         sent: 0,
         shut: false,
         got: Vec::new(),
@@ -47,14 +98,14 @@ fn one_megabyte_each_way_arrives_intact() {
     };
     let mut b = End {
         conn: server,
-        out: common::pattern(2, SIZE),
+        out: common::pattern(2, size),
         sent: 0,
         shut: false,
         got: Vec::new(),
         eof: false,
     };
-    pump(&pair, Side::A, &mut a);
-    pump(&pair, Side::B, &mut b);
+    pump(pair, Side::A, &mut a);
+    pump(pair, Side::B, &mut b);
 
     let mut data_events = 0usize;
     while !(a.eof && b.eof) {
@@ -78,7 +129,7 @@ fn one_megabyte_each_way_arrives_intact() {
                 }
                 RtEvent::Writable { id } => {
                     assert_eq!(id, end.conn);
-                    pump(&pair, side, end);
+                    pump(pair, side, end);
                 }
                 RtEvent::Closed { id, error: Some(e) } => {
                     panic!("{side:?} conn {id:?} failed: {e}")
@@ -87,8 +138,8 @@ fn one_megabyte_each_way_arrives_intact() {
             }
         }
     }
-    assert_eq!(a.sent, SIZE);
-    assert_eq!(b.sent, SIZE);
+    assert_eq!(a.sent, size);
+    assert_eq!(b.sent, size);
     assert!(
         a.got == b.out,
         "A received {} bytes, not B's data",
@@ -99,22 +150,5 @@ fn one_megabyte_each_way_arrives_intact() {
         "B received {} bytes, not A's data",
         b.got.len()
     );
-    // Batching: data arrives in buffers far larger than one segment.
-    assert!(
-        data_events < 2 * SIZE / 1460,
-        "{data_events} data events for 2 MB"
-    );
-
-    // Both sides shut down and read the peer's FIN: the closes complete.
-    let stats = pair.a.stats().unwrap();
-    let get = |name: &str| {
-        stats
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
-            .unwrap()
-    };
-    assert!(get("device_tx_packets") > 0 && get("device_rx_packets") > 0);
-    pair.a.close_and_wait(std::time::Duration::from_secs(10));
-    pair.b.close_and_wait(std::time::Duration::from_secs(10));
+    data_events
 }
