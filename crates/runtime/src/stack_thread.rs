@@ -156,12 +156,16 @@ impl StackThread {
 
             let mut events = Vec::new();
             let mut data_bytes = 0;
-            let pass = {
+            let (pass, now) = {
                 let shared = self.shared.clone();
                 let mut engine = shared.engine.lock().map_err(|_| {
                     io::Error::other("a panic occurred while the engine was locked")
                 })?;
-                self.process(&mut engine, now, received, &mut events, &mut data_bytes)
+                // Read the clock under the lock: API calls do too, so the
+                // engine never sees time go backwards between callers.
+                let now = self.shared.clock.now();
+                let pass = self.process(&mut engine, now, received, &mut events, &mut data_bytes);
+                (pass, now)
             };
             self.write_device(now);
             if !events.is_empty() {
