@@ -3,6 +3,13 @@
 use crate::time::{MILLIS, SECONDS};
 use std::net::Ipv4Addr;
 
+/// Largest send or receive buffer per connection; larger values are
+/// clamped. 16 MiB needs a window scale of 9.
+pub const MAX_BUFFER: usize = 16 << 20;
+
+/// Upper bound on the delayed-ACK timeout (RFC 9293 MUST-40: < 0.5 s).
+pub const MAX_DELAYED_ACK: u64 = 500 * MILLIS;
+
 /// Per-stack configuration.
 #[derive(Debug, Clone)]
 pub struct StackConfig {
@@ -54,11 +61,25 @@ pub struct TcpConfig {
     pub rto_min: u64,
     /// Upper bound on the RTO (Linux: 120 s).
     pub rto_max: u64,
-    /// Send buffer size per connection, in bytes.
+    /// Send buffer size per connection, in bytes (1 to [`MAX_BUFFER`]).
     pub send_buffer: usize,
-    /// Receive buffer size per connection, in bytes; the advertised window
-    /// is the free part of it.
+    /// Receive buffer size per connection, in bytes (1 to [`MAX_BUFFER`]);
+    /// the advertised window is the free part of it, and the window scale
+    /// we offer is the smallest shift that can express all of it.
     pub recv_buffer: usize,
+    /// Offer window scaling on SYNs (RFC 7323; Linux tcp_window_scaling).
+    pub window_scaling: bool,
+    /// Offer timestamps on SYNs (RFC 7323; Linux tcp_timestamps).
+    pub timestamps: bool,
+    /// Offer SACK on SYNs (RFC 2018; Linux tcp_sack).
+    pub sack: bool,
+    /// Delayed-ACK timeout in µs (Linux's minimum ATO: 40 ms), at most
+    /// [`MAX_DELAYED_ACK`]. Every second full-size segment is ACKed at once
+    /// regardless; 0 ACKs every segment at once.
+    pub delayed_ack: u64,
+    /// ACK every data segment at once (Linux TCP_QUICKACK, kept on);
+    /// sockets can change it with `tcp_set_quickack`.
+    pub quick_ack: bool,
     /// Stack-wide bound on half-open (SYN_RECEIVED) entries per listener.
     pub syn_backlog: usize,
     /// Stack-wide bound on connections (all states, listeners excluded).
@@ -81,6 +102,11 @@ impl Default for TcpConfig {
             rto_max: 120 * SECONDS,
             send_buffer: 256 * 1024,
             recv_buffer: 256 * 1024,
+            window_scaling: true,
+            timestamps: true,
+            sack: true,
+            delayed_ack: 40 * MILLIS,
+            quick_ack: false,
             syn_backlog: 256,
             max_connections: 1 << 20,
             ephemeral_first: 32768,

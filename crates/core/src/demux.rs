@@ -129,8 +129,14 @@ impl Stack {
         let Some(t) = self.sockets.tcb(id) else {
             return false;
         };
+        // RFC 6191: with timestamps on both incarnations, a newer TSval
+        // proves the SYN new; otherwise the sequence number must.
+        let newer = match (t.ts_ok, seg.options.timestamps) {
+            (true, Some((val, _))) => (val.wrapping_sub(t.ts_recent) as i32) > 0,
+            _ => seg.seq.gt(t.rcv_nxt),
+        };
         t.state == State::TimeWait
-            && seg.seq.gt(t.rcv_nxt)
+            && newer
             && (self.listeners.contains_key(&t.local)
                 || self
                     .listeners

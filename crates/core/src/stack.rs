@@ -54,6 +54,16 @@ pub struct TcpInfo {
     pub send_queue: u32,
     /// Bytes received in order and not yet read.
     pub recv_queue: u32,
+    /// Shift applied to the peer's window fields (0 without window scaling).
+    pub snd_wscale: u8,
+    /// Shift applied to our window fields (0 without window scaling).
+    pub rcv_wscale: u8,
+    /// Timestamps (RFC 7323) in use.
+    pub timestamps: bool,
+    /// SACK (RFC 2018) in use.
+    pub sack: bool,
+    /// Bytes above SND.UNA the peer has SACKed.
+    pub sacked_bytes: u32,
 }
 
 /// One row of `netstat()`, like a line of `ss -tan`.
@@ -434,6 +444,15 @@ impl Stack {
             }
         })
         .ok_or(Error::BadHandle)
+    }
+
+    /// TCP_QUICKACK: acknowledge every data segment at once (true), or
+    /// delay ACKs Linux-style (false; the default from
+    /// `TcpConfig::quick_ack`). Switching it on sends a delayed ACK now.
+    pub fn tcp_set_quickack(&mut self, id: SocketId, quickack: bool) -> Result<(), Error> {
+        let now = self.env.now;
+        self.with_tcb(now, id, |t, env| t.set_quickack(env, quickack))
+            .ok_or(Error::BadHandle)
     }
 
     /// Keepalive with the given idle time in µs (None = off).

@@ -31,6 +31,9 @@ pub struct Stats {
     pub tcp_accept_queue_drops: u64,
     pub tcp_ofo_queued: u64,
     pub tcp_dup_segs: u64,
+    /// Segments dropped by PAWS: a timestamp older than TS.Recent (RFC
+    /// 7323 §5; Linux's PAWSEstabRejected).
+    pub tcp_paws_rejected: u64,
     pub udp_in_datagrams: u64,
     pub udp_out_datagrams: u64,
     pub udp_no_ports: u64,

@@ -174,6 +174,8 @@ fn our_half_close_still_receives() {
     h.feed(&Seg::new(80, port, ACK, peer, iss1 + 1));
     assert_eq!(h.state(id), State::FinWait2);
     h.feed(&Seg::new(80, port, ACK | PSH, peer, iss1 + 1).data(b"still talking"));
+    h.silent();
+    h.at(h.now + 40 * MS);
     h.expect(&[exp(ACK, iss1 + 1, peer + 13, 0)]);
     let mut buf = Vec::new();
     assert_eq!(h.stack.tcp_recv(h.now, id, &mut buf, 100), Ok(13));

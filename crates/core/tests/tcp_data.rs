@@ -10,13 +10,20 @@ use tunstack_core::{Error, Event, State};
 fn data_is_acked_and_delivered_in_order() {
     let (mut h, _l, id, iss1, peer) = accepted(config(), 1460, 65535);
     h.feed(&Seg::new(40000, 80, ACK | PSH, peer, iss1).data(b"hello"));
-    let ack = h.expect(&[exp(ACK, iss1, peer + 5, 0)]);
-    // The window was capped at 65535 (no window scaling yet); unread data
-    // shrinks it and SWS avoidance keeps the right edge where it was.
-    assert_eq!(ack[0].window, 65535 - 5);
     assert_eq!(h.take_events(), vec![Event::Readable { id }]);
+    // One small segment: the ACK waits for the delayed-ACK timer.
+    h.silent();
+    let t = h.now;
+    h.at(t + 40 * MS);
+    let ack = h.expect(&[exp(ACK, iss1, peer + 5, 0)]);
+    // The peer offered no window scaling, so the window is capped at
+    // 65535; unread data shrinks it and SWS avoidance keeps the right
+    // edge where it was.
+    assert_eq!(ack[0].window, 65535 - 5);
     // A second segment before reading: no second Readable edge.
     h.feed(&Seg::new(40000, 80, ACK | PSH, peer + 5, iss1).data(b" world"));
+    h.silent();
+    h.at(t + 80 * MS);
     h.expect(&[exp(ACK, iss1, peer + 11, 0)]);
     assert!(h.take_events().is_empty());
     let mut buf = Vec::new();
@@ -61,10 +68,18 @@ fn sends_are_cut_at_the_mss_and_bounded_by_the_peer_window() {
 fn acks_piggyback_on_data() {
     let (mut h, id, iss1, peer, port) = connected(config(), 1460, 65535);
     h.feed(&Seg::new(80, port, ACK | PSH, peer, iss1).data(b"request"));
-    h.expect(&[exp(ACK, iss1, peer + 7, 0)]);
-    // Data queued right after: it carries the current ACK.
+    // The ACK is delayed in the hope of a reply to carry it...
+    h.silent();
+    h.at(h.now + 5 * MS);
+    // ...which comes: data queued now carries the current ACK,
+    let sent = h.now;
     h.stack.tcp_send(h.now, id, b"response").unwrap();
     h.expect(&[exp(ACK | PSH, iss1, peer + 7, 8)]);
+    // and no separate ACK follows: the only timer left is the data's
+    // retransmission timer.
+    assert_eq!(h.stack.poll_at(), Some(sent + 200 * MS));
+    h.at(sent + 100 * MS);
+    h.silent();
 }
 
 #[test]
@@ -127,10 +142,11 @@ fn out_of_order_fin_is_held_until_the_hole_fills() {
 fn duplicate_segments_are_discarded_and_acked() {
     let (mut h, _l, id, iss1, peer) = accepted(config(), 1460, 65535);
     h.feed(&Seg::new(40000, 80, ACK, peer, iss1).data(b"abc"));
-    h.expect(&[exp(ACK, iss1, peer + 3, 0)]);
+    h.silent(); // a delayed ACK
+                // A duplicate means our ACK may have been lost: ACK at once.
     h.feed(&Seg::new(40000, 80, ACK, peer, iss1).data(b"abc"));
     h.expect(&[exp(ACK, iss1, peer + 3, 0)]);
-    // Partly new: only the new part is kept.
+    // Partly new: only the new part is kept, and the ACK is immediate too.
     h.feed(&Seg::new(40000, 80, ACK, peer + 1, iss1).data(b"bcde"));
     h.expect(&[exp(ACK, iss1, peer + 5, 0)]);
     let mut buf = Vec::new();

@@ -54,6 +54,13 @@ impl Tcb {
             }
         }
 
+        // PAWS (RFC 7323 §5.3 R1) comes before the sequence check.
+        if self.paws_rejects(env, seg) {
+            env.stats.tcp_paws_rejected += 1;
+            self.send_ack(env);
+            return;
+        }
+
         // Sequence-number check.
         if !acceptable(seq, seg_len - (seg.syn() && !syn) as u32, self.rcv_nxt, wnd) {
             if wnd == 0 && seq == self.rcv_nxt && !seg.rst() {
@@ -70,6 +77,10 @@ impl Tcb {
                 }
                 if (seq + seg_len).le(self.rcv_nxt) {
                     env.stats.tcp_dup_segs += 1;
+                    if self.sack_ok && !data.is_empty() {
+                        // Report the duplicate (D-SACK, RFC 2883 §4).
+                        self.dsack = Some((seq, seq + data.len() as u32));
+                    }
                 } else {
                     env.stats.tcp_in_errs += 1;
                 }
@@ -93,6 +104,14 @@ impl Tcb {
             let skip = self.rcv_nxt.since(seq) as usize;
             if skip >= data.len() && !data.is_empty() {
                 env.stats.tcp_dup_segs += 1;
+            }
+            if !data.is_empty() && !seg.rst() {
+                // Partly a duplicate: ACK at once, reporting the old part.
+                if self.sack_ok {
+                    let end = (seq + data.len() as u32).min(self.rcv_nxt);
+                    self.dsack = Some((seq, end));
+                }
+                self.ack_now = true;
             }
             if skip > data.len() {
                 fin = false; // that FIN was already received
@@ -119,6 +138,7 @@ impl Tcb {
             self.send_ack(env);
             return;
         }
+        self.update_ts_recent(env, seg);
         self.input_ack_and_text(env, seg, seq, data, fin, accept_room);
     }
 
@@ -164,9 +184,15 @@ impl Tcb {
             return;
         }
         self.probes_unanswered = 0;
+        if self.sack_ok && !seg.options.sack.is_empty() {
+            let una = self.snd_una.max(seg.ack);
+            self.scoreboard
+                .update(una, self.snd_max, seg.options.sack.as_slice());
+        }
         let wnd = (seg.window as u32) << self.snd_wscale;
         if seg.ack.gt(self.snd_una) {
-            self.ack_new(env, seg.ack);
+            let ts_rtt = self.ts_rtt(env, seg);
+            self.ack_new(env, seg.ack, ts_rtt);
         } else if seg.ack == self.snd_una
             && data.is_empty()
             && !fin
@@ -258,13 +284,15 @@ impl Tcb {
         self.irs = seg.seq;
         self.rcv_nxt = seg.seq + 1;
         self.rcv_adv = self.rcv_nxt;
+        self.negotiate(env, &seg.options);
         self.set_peer_mss(seg.options.mss, env.mss_limit());
         if seg.has_ack() {
             self.snd_wnd = seg.window as u32; // never scaled in a SYN
             self.max_snd_wnd = self.snd_wnd;
             self.snd_wl1 = seg.seq;
             self.snd_wl2 = seg.ack;
-            self.ack_new(env, seg.ack);
+            let ts_rtt = self.ts_rtt(env, seg);
+            self.ack_new(env, seg.ack, ts_rtt);
             self.set_state(env, State::Established);
             self.emit(env, Event::Connected { id: self.id });
             self.after_established(env);
@@ -296,24 +324,36 @@ impl Tcb {
         self.terminate(env, error);
     }
 
-    /// Cumulative ACK of new data (snd_una < ack <= snd_max).
-    pub fn ack_new(&mut self, env: &mut Env, ack: Seq) {
+    /// Cumulative ACK of new data (snd_una < ack <= snd_max). `ts_rtt`:
+    /// the RTT its timestamp echo measures, if any.
+    pub fn ack_new(&mut self, env: &mut Env, ack: Seq, ts_rtt: Option<u64>) {
         let acked = ack.since(self.snd_una);
         let data = self.send_buf.ack_to(ack) as u32;
         self.bytes_acked += data as u64;
         self.snd_una = ack;
+        self.scoreboard.ack_to(ack);
         if self.snd_nxt.lt(ack) {
             self.snd_nxt = ack;
         }
-        if let Some((s, t)) = self.rtt_timing {
-            if ack.gt(s) {
+        // RTT: from the timed segment when it is covered (µs precision);
+        // otherwise from the timestamp echo when nothing is being timed —
+        // notably the ACK of a retransmission, which Karn's rule leaves
+        // without a sample unless timestamps say which copy arrived.
+        match self.rtt_timing {
+            Some((s, t)) if ack.gt(s) => {
                 self.rtt.sample(env.now.saturating_sub(t));
                 self.rtt_timing = None;
             }
+            None => {
+                if let Some(r) = ts_rtt {
+                    self.rtt.sample(r);
+                }
+            }
+            Some(_) => {}
         }
         self.retries = 0;
         self.rtt.reset_backoff();
-        let mss = self.snd_mss;
+        let mss = self.eff_mss();
         if self.in_recovery {
             if ack.ge(self.recover) {
                 self.in_recovery = false;
@@ -344,7 +384,7 @@ impl Tcb {
 
     fn on_dupack(&mut self, env: &mut Env) {
         self.dupacks += 1;
-        let mss = self.snd_mss;
+        let mss = self.eff_mss();
         if self.in_recovery {
             self.cc.on_dupack_in_recovery(mss);
         } else if self.dupacks == DUPACK_THRESHOLD && self.snd_una.gt(self.recover) {
@@ -372,6 +412,11 @@ impl Tcb {
     /// In-window text and/or FIN starting at `seq` (>= rcv_nxt).
     fn receive_text(&mut self, env: &mut Env, seq: Seq, data: &[u8], fin: bool) {
         if !data.is_empty() {
+            let end = seq + data.len() as u32;
+            let hole = self.recv_buf.has_ofo();
+            if self.sack_ok && seq.gt(self.rcv_nxt) && self.recv_buf.ofo_contains(seq, end) {
+                self.dsack = Some((seq, end)); // a duplicate of held data
+            }
             match self.recv_buf.insert(self.rcv_nxt, seq, data) {
                 Inserted::InOrder(n) => {
                     self.rcv_nxt += n;
@@ -379,11 +424,17 @@ impl Tcb {
                     if n > 0 {
                         self.signal_readable(env);
                     }
+                    self.ack_in_order_data(env, data.len() as u32, hole);
                 }
-                Inserted::OutOfOrder => env.stats.tcp_ofo_queued += 1,
-                Inserted::Dropped => env.stats.tcp_in_errs += 1,
+                Inserted::OutOfOrder => {
+                    env.stats.tcp_ofo_queued += 1;
+                    self.ack_now = true;
+                }
+                Inserted::Dropped => {
+                    env.stats.tcp_in_errs += 1;
+                    self.ack_now = true;
+                }
             }
-            self.ack_now = true;
         }
         if fin {
             let fin_seq = seq + data.len() as u32;

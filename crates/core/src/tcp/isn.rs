@@ -34,6 +34,20 @@ impl IsnGenerator {
         let m = (now / 4) as u32;
         Seq(m.wrapping_add(h.finish() as u32))
     }
+
+    /// The per-connection timestamp offset (RFC 7323 §7.1, like Linux's
+    /// `secure_tcp_ts_off`): TSval = offset + milliseconds, so TSvals say
+    /// nothing about the host's uptime or its other connections.
+    pub fn ts_offset(&self, local: SocketAddrV4, remote: SocketAddrV4) -> u32 {
+        let (k0, k1) = self.key.keys();
+        let mut h = SipHasher13::new_with_keys(k1, k0);
+        h.write(b"ts");
+        h.write(&local.ip().octets());
+        h.write(&local.port().to_be_bytes());
+        h.write(&remote.ip().octets());
+        h.write(&remote.port().to_be_bytes());
+        h.finish() as u32
+    }
 }
 
 #[cfg(test)]

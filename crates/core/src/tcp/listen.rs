@@ -110,6 +110,7 @@ impl Stack {
             t.irs = seg.seq;
             t.rcv_nxt = seg.seq + 1;
             t.rcv_adv = t.rcv_nxt;
+            t.negotiate(env, &seg.options);
             t.set_peer_mss(seg.options.mss, env.mss_limit());
             t.snd_wnd = seg.window as u32; // never scaled in a SYN
             t.max_snd_wnd = t.snd_wnd;

@@ -1,6 +1,7 @@
 //! TCP per RFC 9293. One file per mechanism; see DESIGN.md for the map.
 
 pub(crate) mod cc;
+pub(crate) mod delayed_ack;
 pub(crate) mod input;
 pub(crate) mod isn;
 pub(crate) mod listen;
@@ -10,9 +11,11 @@ pub(crate) mod reassembly;
 pub(crate) mod retransmit;
 pub(crate) mod ring;
 pub(crate) mod rtt;
+pub(crate) mod sack;
 pub mod segment;
 pub(crate) mod send_buffer;
 pub mod seq;
 pub mod state;
 pub(crate) mod tcb;
 pub(crate) mod timers;
+pub(crate) mod timestamps;

@@ -3,6 +3,7 @@
 //! window avoidance; the SYN, ACK and RST segments; piggybacked ACKs.
 
 use super::cc::CongestionControl;
+use super::options::OutOptions;
 use super::segment::{SegmentOut, ACK, FIN, PSH, RST, SYN};
 use super::seq::Seq;
 use super::state::State;
@@ -11,40 +12,95 @@ use crate::env::Env;
 use std::net::SocketAddrV4;
 
 impl Tcb {
-    fn segment<'a>(
-        &mut self,
-        seq: Seq,
-        flags: u8,
-        payload: (&'a [u8], &'a [u8]),
-    ) -> SegmentOut<'a> {
+    /// Options of a non-SYN segment: timestamps once negotiated (RST
+    /// included, RFC 7323 §3.2), SACK blocks on ACKs when there is a
+    /// duplicate (D-SACK, RFC 2883) or out-of-order data to report.
+    fn options(&mut self, env: &Env, flags: u8) -> OutOptions {
+        let mut o = OutOptions::default();
+        if self.ts_ok {
+            o.timestamps = Some((self.ts_val(env.now), self.ts_recent));
+        }
+        if self.sack_ok && flags & (ACK | RST) == ACK {
+            if let Some((l, r)) = self.dsack.take() {
+                o.sack.push(l, r);
+            }
+            self.recv_buf.sack_blocks(&mut o.sack);
+        }
+        o
+    }
+
+    /// An ACK is going out (alone or piggybacked): nothing is owed any more.
+    fn ack_sent(&mut self) {
+        self.last_ack_sent = self.rcv_nxt;
+        self.ack_now = false;
+        self.timers.delack = None;
+    }
+
+    /// A segment without payload from the connection's current state.
+    fn control(&mut self, env: &mut Env, seq: Seq, flags: u8) {
         let window = self.advertise();
-        SegmentOut {
+        let options = self.options(env, flags);
+        let ack = if flags & ACK != 0 {
+            self.ack_sent();
+            self.rcv_nxt
+        } else {
+            Seq(0)
+        };
+        let seg = SegmentOut {
             src_port: self.local.port(),
             dst_port: self.remote.port(),
             seq,
-            ack: if flags & ACK != 0 {
-                self.rcv_nxt
-            } else {
-                Seq(0)
-            },
+            ack,
             flags,
             window,
-            mss: None,
-            payload,
-        }
+            options,
+            payload: (&[], &[]),
+        };
+        env.send_tcp(self.local, self.remote, &seg);
     }
 
-    /// Send our SYN (active open) or SYN-ACK (passive or simultaneous open).
+    /// Send our SYN (active open) or SYN-ACK (passive or simultaneous
+    /// open). Our SYN offers every option the configuration enables; a
+    /// SYN-ACK carries only those the peer's SYN offered (RFC 7323 §1.3,
+    /// RFC 2018 §2).
     pub fn send_syn(&mut self, env: &mut Env) {
-        let flags = if self.state == State::SynSent {
-            SYN
+        let tcp = &env.config.tcp;
+        let syn_ack = self.state != State::SynSent;
+        let options = if syn_ack {
+            OutOptions {
+                mss: Some(self.rcv_mss.min(u16::MAX as u32) as u16),
+                wscale: self.wscale_ok.then_some(self.rcv_wscale),
+                sack_permitted: self.sack_ok,
+                timestamps: self.ts_ok.then(|| (self.ts_val(env.now), self.ts_recent)),
+                sack: Default::default(),
+            }
         } else {
-            SYN | ACK
+            OutOptions {
+                mss: Some(self.rcv_mss.min(u16::MAX as u32) as u16),
+                wscale: tcp.window_scaling.then(|| self.wscale_offer()),
+                sack_permitted: tcp.sack,
+                timestamps: tcp.timestamps.then(|| (self.ts_val(env.now), 0)),
+                sack: Default::default(),
+            }
         };
-        let mut seg = self.segment(self.iss, flags, (&[], &[]));
-        // Windows in SYNs are never scaled (RFC 7323 §2.2).
-        seg.window = self.recv_buf.free().min(u16::MAX as usize) as u16;
-        seg.mss = Some(self.rcv_mss.min(u16::MAX as u32) as u16);
+        let flags = if syn_ack { SYN | ACK } else { SYN };
+        let window = self.advertise_syn();
+        let ack = if syn_ack {
+            self.ack_sent();
+            self.rcv_nxt
+        } else {
+            Seq(0)
+        };
+        let seg = SegmentOut {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq: self.iss,
+            ack,
+            flags,
+            window,
+            options,
+            payload: (&[], &[]),
+        };
         env.send_tcp(self.local, self.remote, &seg);
         self.snd_nxt = self.iss + 1;
         self.snd_max = self.snd_max.max(self.snd_nxt);
@@ -63,28 +119,35 @@ impl Tcb {
     /// A pure ACK. Its sequence number is the highest sent, which every
     /// receiver finds acceptable even while we are resending older data.
     pub fn send_ack(&mut self, env: &mut Env) {
-        let seg = self.segment(self.snd_max, ACK, (&[], &[]));
-        env.send_tcp(self.local, self.remote, &seg);
-        self.ack_now = false;
+        self.control(env, self.snd_max, ACK);
     }
 
     /// A probe the peer must answer with an ACK carrying its window: an
     /// old sequence number and no data (what Linux sends for zero-window
     /// probes and keepalives).
     pub fn send_probe(&mut self, env: &mut Env) {
-        let seg = self.segment(self.snd_una - 1, ACK, (&[], &[]));
-        env.send_tcp(self.local, self.remote, &seg);
-        self.ack_now = false;
+        self.control(env, self.snd_una - 1, ACK);
     }
 
     /// RST for an established connection we abort.
     pub fn send_rst(&mut self, env: &mut Env) {
-        let seg = self.segment(self.snd_max, RST | ACK, (&[], &[]));
-        env.send_tcp(self.local, self.remote, &seg);
+        self.control(env, self.snd_max, RST | ACK);
     }
 
-    /// Send `len` data bytes from `seq` (plus FIN when `fin`).
-    fn send_data(&mut self, env: &mut Env, seq: Seq, len: u32, fin: bool) {
+    /// Send up to `len` data bytes from `seq` (plus FIN when `fin` and all
+    /// of them fit). Options can take room from the payload (SACK blocks
+    /// beyond the timestamps the MSS already allows for), so this returns
+    /// what actually went: (bytes, FIN sent).
+    fn send_data(&mut self, env: &mut Env, seq: Seq, len: u32, fin: bool) -> (u32, bool) {
+        let window = self.advertise();
+        let options = self.options(env, ACK);
+        // snd_mss ≥ MIN_MSS (88) and options ≤ 40 bytes: room ≥ 48.
+        let room = self.snd_mss.saturating_sub(options.len() as u32).max(1);
+        let (len, fin) = if len > room {
+            (room, false)
+        } else {
+            (len, fin)
+        };
         let mut flags = ACK;
         if fin {
             flags |= FIN;
@@ -92,7 +155,7 @@ impl Tcb {
         if len > 0 {
             flags |= PSH;
         }
-        let window = self.advertise();
+        self.ack_sent();
         let (a, b) = self.send_buf.slices(seq, len as usize);
         let seg = SegmentOut {
             src_port: self.local.port(),
@@ -101,23 +164,29 @@ impl Tcb {
             ack: self.rcv_nxt,
             flags,
             window,
-            mss: None,
+            options,
             payload: (a, b),
         };
         env.send_tcp(self.local, self.remote, &seg);
-        self.ack_now = false;
+        (len, fin)
     }
 
     /// Retransmit the oldest unacknowledged segment (fast retransmit and
     /// NewReno partial ACKs); snd_nxt is left alone.
     pub fn retransmit_head(&mut self, env: &mut Env) -> u32 {
         let data_end = self.send_buf.end_seq();
-        let len = data_end.since(self.snd_una).min(self.snd_mss);
+        let mut len = data_end.since(self.snd_una).min(self.eff_mss());
+        // Only the hole: never resend bytes the peer SACKed.
+        if let Some(s) = self.scoreboard.next_sacked(self.snd_una) {
+            if s.gt(self.snd_una) {
+                len = len.min(s.since(self.snd_una));
+            }
+        }
         let fin = self.fin_sent() && self.snd_una + len == data_end;
         if len == 0 && !fin {
             return 0;
         }
-        self.send_data(env, self.snd_una, len, fin);
+        let (len, _) = self.send_data(env, self.snd_una, len, fin);
         self.rtt_timing = None;
         env.stats.tcp_retrans_segs += 1;
         self.total_retransmits += 1;
@@ -157,9 +226,19 @@ impl Tcb {
 
     fn send_loop(&mut self, env: &mut Env, force: bool) {
         let data_end = self.send_buf.end_seq();
+        let mss = self.eff_mss();
         loop {
             if self.snd_nxt.gt(data_end) {
                 break; // FIN already sent
+            }
+            let resend = self.snd_nxt.lt(self.snd_max);
+            if resend && !self.scoreboard.is_empty() {
+                // Going back after a timeout: skip what the peer SACKed.
+                let next = self.scoreboard.skip_sacked(self.snd_nxt);
+                if next != self.snd_nxt {
+                    self.snd_nxt = next.min(self.snd_max);
+                    continue;
+                }
             }
             let flight = self.in_flight();
             // Limited transmit (RFC 3042): each of the first two duplicate
@@ -168,18 +247,22 @@ impl Tcb {
             let limited = if self.in_recovery {
                 0
             } else {
-                self.dupacks.min(2) * self.snd_mss
+                self.dupacks.min(2) * mss
             };
             let wnd = self.snd_wnd.min(self.cc.cwnd().saturating_add(limited));
             let usable = wnd.saturating_sub(flight);
             let avail = data_end.since(self.snd_nxt);
-            let len = usable.min(avail).min(self.snd_mss);
+            let mut len = usable.min(avail).min(mss);
+            if resend {
+                if let Some(s) = self.scoreboard.next_sacked(self.snd_nxt) {
+                    len = len.min(s.since(self.snd_nxt));
+                }
+            }
             let fin = self.send_buf.fin_queued && len == avail;
             if len == 0 && !fin {
                 break;
             }
-            let resend = self.snd_nxt.lt(self.snd_max);
-            if !force && !resend && len < self.snd_mss && len > 0 {
+            if !force && !resend && len < mss && len > 0 {
                 if len < avail {
                     // Window-limited runt: sender SWS avoidance.
                     if len < self.max_snd_wnd / 2 {
@@ -190,7 +273,7 @@ impl Tcb {
                 }
             }
             let seq = self.snd_nxt;
-            self.send_data(env, seq, len, fin);
+            let (len, fin) = self.send_data(env, seq, len, fin);
             self.snd_nxt = seq + len + fin as u32;
             if resend {
                 env.stats.tcp_retrans_segs += 1;
@@ -254,7 +337,7 @@ pub fn reply_rst(
         ack,
         flags,
         window: 0,
-        mss: None,
+        options: OutOptions::default(),
         payload: (&[], &[]),
     };
     env.send_tcp(local, remote, &seg);

@@ -2,8 +2,10 @@
 //! out-of-order bytes held at their final offsets until the holes before
 //! them are filled (RFC 9293 §3.10.7.4, "segment text"). Out-of-order data
 //! is only ever accepted inside the advertised window, so it is bounded by
-//! the buffer size.
+//! the buffer size. The held ranges are what the receiver reports in SACK
+//! blocks (RFC 2018), the most recently received first.
 
+use super::options::{SackBlocks, MAX_SACK_BLOCKS};
 use super::ring::Ring;
 use super::seq::Seq;
 
@@ -20,6 +22,10 @@ pub struct RecvBuffer {
     ofo: Vec<(Seq, Seq)>,
     /// Sequence number of a FIN that arrived ahead of a hole.
     pub ofo_fin: Option<Seq>,
+    /// First bytes of the latest out-of-order segments, most recent first:
+    /// they decide the order of SACK blocks (RFC 2018 §4).
+    recent: [Seq; MAX_SACK_BLOCKS],
+    recent_len: u8,
 }
 
 /// What `insert` did with a segment.
@@ -41,6 +47,8 @@ impl RecvBuffer {
             ring: Ring::new(limit),
             ofo: Vec::new(),
             ofo_fin: None,
+            recent: [Seq(0); MAX_SACK_BLOCKS],
+            recent_len: 0,
         }
     }
 
@@ -74,6 +82,53 @@ impl RecvBuffer {
         self.ofo.len()
     }
 
+    /// Some out-of-order data is held (there is a hole).
+    #[inline]
+    pub fn has_ofo(&self) -> bool {
+        !self.ofo.is_empty()
+    }
+
+    /// `[start, end)` is already held out of order (a duplicate).
+    pub fn ofo_contains(&self, start: Seq, end: Seq) -> bool {
+        let i = self.ofo.partition_point(|&(_, e)| e.lt(end));
+        self.ofo.get(i).is_some_and(|&(s, _)| s.le(start))
+    }
+
+    fn range_of(&self, seq: Seq) -> Option<(Seq, Seq)> {
+        let i = self.ofo.partition_point(|&(_, e)| e.le(seq));
+        self.ofo.get(i).copied().filter(|&(s, _)| s.le(seq))
+    }
+
+    fn note_recent(&mut self, seq: Seq) {
+        let n = (self.recent_len as usize).min(MAX_SACK_BLOCKS - 1);
+        self.recent.copy_within(0..n, 1);
+        self.recent[0] = seq;
+        self.recent_len = (n + 1) as u8;
+    }
+
+    /// Append SACK blocks for the held ranges to `out`: the range holding
+    /// the most recently received segment first, then the ranges of the
+    /// segments before it, then any others (RFC 2018 §4).
+    pub fn sack_blocks(&self, out: &mut SackBlocks) {
+        let first = out.len();
+        let emitted = |out: &SackBlocks, r: (Seq, Seq)| out.as_slice()[first..].contains(&r);
+        for &seq in &self.recent[..self.recent_len as usize] {
+            if let Some(r) = self.range_of(seq) {
+                if !emitted(out, r) {
+                    out.push(r.0, r.1);
+                }
+            }
+        }
+        for &r in &self.ofo {
+            if out.len() == MAX_SACK_BLOCKS {
+                break;
+            }
+            if !emitted(out, r) {
+                out.push(r.0, r.1);
+            }
+        }
+    }
+
     /// Store `data` whose first byte has sequence `seq`; the caller has
     /// trimmed it to `[rcv_nxt, rcv_nxt + window)`.
     pub fn insert(&mut self, rcv_nxt: Seq, seq: Seq, data: &[u8]) -> Inserted {
@@ -96,6 +151,9 @@ impl RecvBuffer {
                 }
                 self.ofo.remove(0);
             }
+            if self.ofo.is_empty() {
+                self.recent_len = 0;
+            }
             return Inserted::InOrder(adv);
         }
         let start = seq;
@@ -110,6 +168,9 @@ impl RecvBuffer {
             return Inserted::Dropped;
         }
         let n = self.ring.write_at(self.ring.len() + off, data);
+        if n == 0 {
+            return Inserted::Dropped; // beyond the buffer (a rounded-up window)
+        }
         let end = start + n as u32;
         if i == j {
             self.ofo.insert(i, (start, end));
@@ -119,6 +180,7 @@ impl RecvBuffer {
             self.ofo.drain(i + 1..j);
             self.ofo[i] = (s, e);
         }
+        self.note_recent(start);
         Inserted::OutOfOrder
     }
 

@@ -40,6 +40,9 @@ impl Tcb {
         if self.state == State::Closed {
             return;
         }
+        if due(&mut self.timers.delack, now) {
+            self.on_delayed_ack(env);
+        }
         if due(&mut self.timers.rtx, now) {
             self.on_rto(env);
         }
@@ -95,7 +98,12 @@ impl Tcb {
                     return self.terminate(env, Some(Error::TimedOut));
                 }
                 self.retries += 1;
-                let (out, mss) = (self.outstanding(), self.snd_mss);
+                // A receiver that dropped data it SACKed (RFC 2018 §8)
+                // shows it by SACKing SND.UNA itself: trust no block then.
+                if self.scoreboard.next_sacked(self.snd_una) == Some(self.snd_una) {
+                    self.scoreboard.clear();
+                }
+                let (out, mss) = (self.outstanding(), self.eff_mss());
                 self.cc.on_rto(out, mss);
                 self.in_recovery = false;
                 self.recover = self.snd_max;

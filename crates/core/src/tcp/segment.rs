@@ -1,7 +1,7 @@
 //! The TCP header on the wire (RFC 9293 §3.1): checked parsing of inbound
 //! segments and emission of outbound ones, checksums included.
 
-use super::options::{self, TcpOptions};
+use super::options::{self, OutOptions, TcpOptions};
 use super::seq::Seq;
 use crate::checksum;
 use crate::ip;
@@ -103,7 +103,7 @@ pub struct SegmentOut<'a> {
     pub ack: Seq,
     pub flags: u8,
     pub window: u16,
-    pub mss: Option<u16>,
+    pub options: OutOptions,
     pub payload: (&'a [u8], &'a [u8]),
 }
 
@@ -116,7 +116,7 @@ pub fn emit(
     ip_id: u16,
     seg: &SegmentOut,
 ) {
-    let opt_len = options::len(seg.mss);
+    let opt_len = seg.options.len();
     let tcp_len = HEADER_LEN + opt_len + seg.payload.0.len() + seg.payload.1.len();
     ip::write_header(buf, src, dst, ip::PROTO_TCP, ttl, ip_id, tcp_len);
     let start = buf.len();
@@ -128,7 +128,7 @@ pub fn emit(
     buf.push(seg.flags);
     buf.extend_from_slice(&seg.window.to_be_bytes());
     buf.extend_from_slice(&[0, 0, 0, 0]);
-    options::write(buf, seg.mss);
+    seg.options.write(buf);
     buf.extend_from_slice(seg.payload.0);
     buf.extend_from_slice(seg.payload.1);
     let sum = checksum::pseudo_header(src, dst, ip::PROTO_TCP, tcp_len)
@@ -151,7 +151,10 @@ mod tests {
             ack: Seq(9),
             flags: SYN | ACK,
             window: 1234,
-            mss: Some(1460),
+            options: OutOptions {
+                mss: Some(1460),
+                ..Default::default()
+            },
             payload: (b"ab", b"c"),
         };
         let mut buf = Vec::new();

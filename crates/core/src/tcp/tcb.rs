@@ -4,12 +4,15 @@
 //! helpers they share (state transitions, events, windows).
 
 use super::cc::{CongestionControl, Reno};
+use super::options::{TcpOptions, MAX_WSCALE, TIMESTAMPS_LEN};
 use super::reassembly::RecvBuffer;
 use super::rtt::RttEstimator;
+use super::sack::Scoreboard;
 use super::send_buffer::SendBuffer;
 use super::seq::Seq;
 use super::state::State;
 use super::timers::Timers;
+use crate::config::MAX_BUFFER;
 use crate::env::Env;
 use crate::error::Error;
 use crate::event::Event;
@@ -48,6 +51,32 @@ pub struct Tcb {
     pub ack_now: bool,
     /// The completing ACK was dropped because the accept queue was full.
     pub accept_overflow: bool,
+    /// ACK every data segment at once (TCP_QUICKACK).
+    pub quickack: bool,
+
+    // Options (RFC 7323, RFC 2018). Before the handshake completes these
+    // say what the peer's SYN offered; afterwards, what is in use.
+    /// Window scaling in use (both SYNs carried the option).
+    pub wscale_ok: bool,
+    /// Timestamps in use.
+    pub ts_ok: bool,
+    /// SACK in use.
+    pub sack_ok: bool,
+    /// TSval = ts_offset + now in ms.
+    pub ts_offset: u32,
+    /// TS.Recent: the TSval to echo (RFC 7323 §4.3).
+    pub ts_recent: u32,
+    /// When TS.Recent was last set (PAWS's 24-day rule, RFC 7323 §5.5).
+    pub ts_recent_stamp: Instant,
+    /// Last.ACK.sent: the acknowledgment number of our latest segment.
+    pub last_ack_sent: Seq,
+    /// A duplicate to report first in the next SACK option (RFC 2883).
+    pub dsack: Option<(Seq, Seq)>,
+    /// What the peer SACKed of our data.
+    pub scoreboard: Scoreboard,
+    /// Largest segment received so far (Linux's rcv_mss): "full-size" for
+    /// the ACK-every-second-segment rule.
+    pub rcv_seg_max: u32,
 
     // Send sequence space (RFC 9293 §3.3.1).
     pub iss: Seq,
@@ -130,6 +159,17 @@ impl Tcb {
             want_writable: false,
             ack_now: false,
             accept_overflow: false,
+            quickack: tcp.quick_ack,
+            wscale_ok: false,
+            ts_ok: false,
+            sack_ok: false,
+            ts_offset: env.isn.ts_offset(local, remote),
+            ts_recent: 0,
+            ts_recent_stamp: env.now,
+            last_ack_sent: Seq(0),
+            dsack: None,
+            scoreboard: Scoreboard::default(),
+            rcv_seg_max: DEFAULT_MSS.min(mss),
             iss,
             snd_una: iss,
             snd_nxt: iss,
@@ -140,14 +180,14 @@ impl Tcb {
             max_snd_wnd: 0,
             snd_mss,
             snd_wscale: 0,
-            send_buf: SendBuffer::new(tcp.send_buffer.max(1), iss + 1),
+            send_buf: SendBuffer::new(tcp.send_buffer.clamp(1, MAX_BUFFER), iss + 1),
             irs: Seq(0),
             rcv_nxt: Seq(0),
             rcv_adv: Seq(0),
             rcv_mss: mss,
             rcv_wscale: 0,
             fin_received: false,
-            recv_buf: RecvBuffer::new(tcp.recv_buffer.max(1)),
+            recv_buf: RecvBuffer::new(tcp.recv_buffer.clamp(1, MAX_BUFFER)),
             rtt: RttEstimator::new(tcp.rto_initial, tcp.rto_min, tcp.rto_max),
             rtt_timing: None,
             retries: 0,
@@ -272,10 +312,70 @@ impl Tcb {
     }
 
     /// Adopt the peer's MSS option (absent = 536), clamped to our link.
+    /// Call after the options are negotiated (timestamps shrink segments).
     pub fn set_peer_mss(&mut self, mss: Option<u16>, limit: u32) {
         let m = mss.map(u32::from).unwrap_or(DEFAULT_MSS);
         self.snd_mss = m.clamp(crate::env::MIN_MSS, limit);
-        self.cc.reset(self.snd_mss);
+        self.cc.reset(self.eff_mss());
+    }
+
+    /// Payload of a full-size segment: the MSS less the options every
+    /// segment carries (RFC 6691; Linux's mss_cache). The MSS option
+    /// counts data only, so options must come out of it.
+    #[inline]
+    pub fn eff_mss(&self) -> u32 {
+        if self.ts_ok {
+            self.snd_mss - TIMESTAMPS_LEN as u32
+        } else {
+            self.snd_mss
+        }
+    }
+
+    /// Adopt what the peer's SYN (or SYN-ACK) offered, where our
+    /// configuration allows it. On a SYN-ACK, an option counts only if
+    /// our SYN offered it too, which it does whenever the configuration
+    /// allows it.
+    pub fn negotiate(&mut self, env: &Env, opts: &TcpOptions) {
+        let tcp = &env.config.tcp;
+        match opts.wscale {
+            Some(s) if tcp.window_scaling => {
+                self.wscale_ok = true;
+                self.snd_wscale = s;
+                self.rcv_wscale = self.wscale_offer();
+            }
+            _ => {
+                self.wscale_ok = false;
+                self.snd_wscale = 0;
+                self.rcv_wscale = 0;
+            }
+        }
+        self.sack_ok = opts.sack_permitted && tcp.sack;
+        match opts.timestamps {
+            Some((val, _)) if tcp.timestamps => {
+                self.ts_ok = true;
+                self.ts_recent = val;
+                self.ts_recent_stamp = env.now;
+            }
+            _ => self.ts_ok = false,
+        }
+    }
+
+    /// The window scale we offer: the smallest shift that lets the
+    /// window cover the whole receive buffer (RFC 7323 §2.3: at most 14).
+    pub fn wscale_offer(&self) -> u8 {
+        let mut s = 0;
+        while s < MAX_WSCALE && (MAX_WINDOW as usize) << s < self.recv_buf.limit() {
+            s += 1;
+        }
+        s
+    }
+
+    /// The window field of a SYN or SYN-ACK: never scaled (RFC 7323
+    /// §2.2). Records the right edge it advertises.
+    pub fn advertise_syn(&mut self) -> u16 {
+        let wnd = self.recv_buf.free().min(MAX_WINDOW as usize) as u32;
+        self.rcv_adv = self.rcv_nxt + wnd;
+        wnd as u16
     }
 
     /// The window we could offer right now: free receive space, capped by
@@ -293,17 +393,24 @@ impl Tcb {
             .max(1)
     }
 
-    /// The window to put in an outgoing segment; records the right edge.
+    /// The window to put in an outgoing segment (scaled); records the
+    /// right edge the peer will compute from it. The edge never moves
+    /// left: a window kept as it was is rounded up to the scale's unit,
+    /// a window that grows is rounded down (like Linux's
+    /// tcp_select_window).
     pub fn advertise(&mut self) -> u16 {
         let cur = self.rcv_adv.since(self.rcv_nxt);
         let cap = self.window_capacity();
-        let wnd = if cap > cur && cap - cur >= self.sws_threshold() {
-            cap
+        let s = self.rcv_wscale;
+        let keep = cur.div_ceil(1 << s);
+        let field = if cap > cur && cap - cur >= self.sws_threshold() {
+            (cap >> s).max(keep)
         } else {
-            cur
+            keep
         };
-        self.rcv_adv = self.rcv_nxt + wnd;
-        (wnd >> self.rcv_wscale).min(u16::MAX as u32) as u16
+        let field = field.min(MAX_WINDOW);
+        self.rcv_adv = self.rcv_nxt + (field << s);
+        field as u16
     }
 
     /// After the user read: is the window growth worth a window update?
@@ -311,6 +418,11 @@ impl Tcb {
         let cur = self.rcv_adv.since(self.rcv_nxt);
         let cap = self.window_capacity();
         cap > cur && cap - cur >= self.sws_threshold()
+    }
+
+    /// TSval for a segment sent at `now` (RFC 7323 §5.4: a clock of 1 ms).
+    pub fn ts_val(&self, now: Instant) -> u32 {
+        self.ts_offset.wrapping_add((now / 1000) as u32)
     }
 
     /// The TCP_INFO-like snapshot.
@@ -322,7 +434,7 @@ impl Tcb {
             srtt_us: self.rtt.srtt(),
             rttvar_us: self.rtt.rttvar(),
             rto_us: self.rtt.rto(),
-            mss: self.snd_mss,
+            mss: self.eff_mss(),
             cwnd: self.cc.cwnd(),
             ssthresh: self.cc.ssthresh(),
             snd_wnd: self.snd_wnd,
@@ -335,6 +447,11 @@ impl Tcb {
             bytes_sent: self.bytes_sent,
             send_queue: self.send_buf.len() as u32,
             recv_queue: self.recv_buf.len() as u32,
+            snd_wscale: self.snd_wscale,
+            rcv_wscale: self.rcv_wscale,
+            timestamps: self.ts_ok,
+            sack: self.sack_ok,
+            sacked_bytes: self.scoreboard.sacked_bytes(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Timers. One heap for the whole stack holds (deadline, socket) entries;
 //! each connection keeps its own deadlines (retransmission, persist,
-//! TIME_WAIT/FIN_WAIT_2, keepalive) and the deadline of the one heap entry
+//! TIME_WAIT/FIN_WAIT_2, keepalive, delayed ACK) and the deadline of the one heap entry
 //! it relies on. Changing a deadline to a later time costs nothing (the
 //! early entry fires, finds nothing due and re-arms); only an earlier
 //! deadline pushes a new entry. Stale entries are skipped when popped.
@@ -47,6 +47,8 @@ pub struct Timers {
     pub close: Option<Instant>,
     /// Keepalive check.
     pub keepalive: Option<Instant>,
+    /// A delayed ACK is owed by then.
+    pub delack: Option<Instant>,
     /// Deadline of the heap entry this connection relies on.
     pub heap_at: Option<Instant>,
 }
@@ -54,10 +56,16 @@ pub struct Timers {
 impl Timers {
     /// The earliest deadline.
     pub fn next(&self) -> Option<Instant> {
-        [self.rtx, self.persist, self.close, self.keepalive]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.rtx,
+            self.persist,
+            self.close,
+            self.keepalive,
+            self.delack,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Cancel every deadline.
@@ -66,6 +74,7 @@ impl Timers {
         self.persist = None;
         self.close = None;
         self.keepalive = None;
+        self.delack = None;
     }
 
     /// Make sure the heap holds an entry no later than the next deadline.

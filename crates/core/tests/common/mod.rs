@@ -31,6 +31,14 @@ pub struct Seg {
     pub ack: u32,
     pub window: u16,
     pub mss: Option<u16>,
+    /// Window scale shift (RFC 7323).
+    pub wscale: Option<u8>,
+    /// SACK-permitted (RFC 2018).
+    pub sack_perm: bool,
+    /// (TSval, TSecr) (RFC 7323).
+    pub ts: Option<(u32, u32)>,
+    /// SACK blocks, in wire order.
+    pub sack: Vec<(u32, u32)>,
     pub payload: Vec<u8>,
 }
 
@@ -38,16 +46,31 @@ impl std::fmt::Debug for Seg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "[{}→{} flags {:#04x} seq {} ack {} win {} mss {:?} len {}]",
+            "[{}→{} flags {:#04x} seq {} ack {} win {} len {}",
             self.src_port,
             self.dst_port,
             self.flags,
             self.seq,
             self.ack,
             self.window,
-            self.mss,
             self.payload.len()
-        )
+        )?;
+        if let Some(m) = self.mss {
+            write!(f, " mss {m}")?;
+        }
+        if let Some(w) = self.wscale {
+            write!(f, " wscale {w}")?;
+        }
+        if self.sack_perm {
+            write!(f, " sackOK")?;
+        }
+        if let Some((v, e)) = self.ts {
+            write!(f, " TS val {v} ecr {e}")?;
+        }
+        if !self.sack.is_empty() {
+            write!(f, " sack {:?}", self.sack)?;
+        }
+        write!(f, "]")
     }
 }
 
@@ -62,6 +85,10 @@ impl Seg {
             ack,
             window: 65535,
             mss: None,
+            wscale: None,
+            sack_perm: false,
+            ts: None,
+            sack: Vec::new(),
             payload: Vec::new(),
         }
     }
@@ -73,6 +100,22 @@ impl Seg {
         self.mss = Some(m);
         self
     }
+    pub fn wscale(mut self, s: u8) -> Seg {
+        self.wscale = Some(s);
+        self
+    }
+    pub fn sack_perm(mut self) -> Seg {
+        self.sack_perm = true;
+        self
+    }
+    pub fn ts(mut self, val: u32, ecr: u32) -> Seg {
+        self.ts = Some((val, ecr));
+        self
+    }
+    pub fn sack(mut self, blocks: &[(u32, u32)]) -> Seg {
+        self.sack = blocks.to_vec();
+        self
+    }
     pub fn data(mut self, d: &[u8]) -> Seg {
         self.payload = d.to_vec();
         self
@@ -82,12 +125,41 @@ impl Seg {
         self.payload.len() as u32 + (self.flags & SYN != 0) as u32 + (self.flags & FIN != 0) as u32
     }
 
+    /// The option bytes, laid out independently of the engine's writer
+    /// (each option NOP-aligned on its own, padded with EOL).
+    fn option_bytes(&self) -> Vec<u8> {
+        let mut o = Vec::new();
+        if let Some(m) = self.mss {
+            o.extend_from_slice(&[2, 4, (m >> 8) as u8, m as u8]);
+        }
+        if let Some(s) = self.wscale {
+            o.extend_from_slice(&[1, 3, 3, s]);
+        }
+        if self.sack_perm {
+            o.extend_from_slice(&[1, 1, 4, 2]);
+        }
+        if let Some((v, e)) = self.ts {
+            o.extend_from_slice(&[1, 1, 8, 10]);
+            o.extend_from_slice(&v.to_be_bytes());
+            o.extend_from_slice(&e.to_be_bytes());
+        }
+        if !self.sack.is_empty() {
+            o.extend_from_slice(&[1, 1, 5, 2 + 8 * self.sack.len() as u8]);
+            for (l, r) in &self.sack {
+                o.extend_from_slice(&l.to_be_bytes());
+                o.extend_from_slice(&r.to_be_bytes());
+            }
+        }
+        while !o.len().is_multiple_of(4) {
+            o.push(0);
+        }
+        assert!(o.len() <= 40, "test bug: options too long");
+        o
+    }
+
     /// The IPv4 packet carrying this segment from `src` to `dst`.
     pub fn to_packet(&self, src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
-        let opts: Vec<u8> = match self.mss {
-            Some(m) => vec![2, 4, (m >> 8) as u8, m as u8],
-            None => vec![],
-        };
+        let opts = self.option_bytes();
         let tcp_len = 20 + opts.len() + self.payload.len();
         let mut p = Vec::with_capacity(20 + tcp_len);
         p.extend_from_slice(&[0x45, 0]);
@@ -160,7 +232,16 @@ pub fn parse_tcp(packet: &[u8]) -> Seg {
     );
     let b = &payload;
     let off = ((b[12] >> 4) as usize) * 4;
-    let mut mss = None;
+    let be32 = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    let mut seg = Seg::new(
+        u16::from_be_bytes([b[0], b[1]]),
+        u16::from_be_bytes([b[2], b[3]]),
+        b[13],
+        be32(4),
+        be32(8),
+    );
+    seg.window = u16::from_be_bytes([b[14], b[15]]);
+    assert!(off <= 60, "data offset {off}");
     let mut i = 20;
     while i < off {
         match b[i] {
@@ -168,23 +249,26 @@ pub fn parse_tcp(packet: &[u8]) -> Seg {
             1 => i += 1,
             k => {
                 let l = b[i + 1] as usize;
-                if k == 2 && l == 4 {
-                    mss = Some(u16::from_be_bytes([b[i + 2], b[i + 3]]));
+                assert!(l >= 2 && i + l <= off, "bad option length {l} in {b:02x?}");
+                match (k, l) {
+                    (2, 4) => seg.mss = Some(u16::from_be_bytes([b[i + 2], b[i + 3]])),
+                    (3, 3) => seg.wscale = Some(b[i + 2]),
+                    (4, 2) => seg.sack_perm = true,
+                    (8, 10) => seg.ts = Some((be32(i + 2), be32(i + 6))),
+                    (5, _) => {
+                        assert!(l >= 10 && (l - 2).is_multiple_of(8), "bad SACK length {l}");
+                        seg.sack = (0..(l - 2) / 8)
+                            .map(|k| (be32(i + 2 + 8 * k), be32(i + 6 + 8 * k)))
+                            .collect();
+                    }
+                    _ => panic!("unexpected option kind {k} length {l}"),
                 }
-                i += l.max(2);
+                i += l;
             }
         }
     }
-    Seg {
-        src_port: u16::from_be_bytes([b[0], b[1]]),
-        dst_port: u16::from_be_bytes([b[2], b[3]]),
-        seq: u32::from_be_bytes([b[4], b[5], b[6], b[7]]),
-        ack: u32::from_be_bytes([b[8], b[9], b[10], b[11]]),
-        flags: b[13],
-        window: u16::from_be_bytes([b[14], b[15]]),
-        mss,
-        payload: b[off..].to_vec(),
-    }
+    seg.payload = b[off..].to_vec();
+    seg
 }
 
 /// What a test expects of one outbound segment.
@@ -315,12 +399,23 @@ impl Harness {
 }
 
 /// A connection established by the stack's active open with the peer
-/// at `PEER:80`. Returns (harness, id, our ISS+1, peer ISS+1).
+/// at `PEER:80`. Returns (harness, id, our ISS+1, peer ISS+1, our port).
 pub fn connected(
     config: StackConfig,
     peer_mss: u16,
     peer_window: u16,
 ) -> (Harness, SocketId, u32, u32, u16) {
+    let (h, id, iss1, peer1, port, _) =
+        connected_with(config, |s| s.mss(peer_mss).win(peer_window));
+    (h, id, iss1, peer1, port)
+}
+
+/// Like `connected`, with the peer's SYN-ACK (ISS 5000, sent at 10 ms)
+/// shaped by `synack`. Also returns our SYN.
+pub fn connected_with(
+    config: StackConfig,
+    synack: impl FnOnce(Seg) -> Seg,
+) -> (Harness, SocketId, u32, u32, u16, Seg) {
     let mut h = Harness::new(config);
     let id = h
         .stack
@@ -331,15 +426,17 @@ pub fn connected(
     let port = syn.src_port;
     let peer_iss = 5_000u32;
     h.at(10 * MS);
-    h.feed(
-        &Seg::new(80, port, SYN | ACK, peer_iss, syn.seq.wrapping_add(1))
-            .mss(peer_mss)
-            .win(peer_window),
-    );
+    h.feed(&synack(Seg::new(
+        80,
+        port,
+        SYN | ACK,
+        peer_iss,
+        syn.seq.wrapping_add(1),
+    )));
     h.expect(&[exp(ACK, syn.seq.wrapping_add(1), peer_iss + 1, 0)]);
     assert_eq!(h.state(id), State::Established);
     h.take_events();
-    (h, id, syn.seq.wrapping_add(1), peer_iss + 1, port)
+    (h, id, syn.seq.wrapping_add(1), peer_iss + 1, port, syn)
 }
 
 /// A connection established by a passive open on port 80 (peer port 40000).
@@ -349,22 +446,39 @@ pub fn accepted(
     peer_mss: u16,
     peer_window: u16,
 ) -> (Harness, SocketId, SocketId, u32, u32) {
+    let (h, l, id, iss1, peer1, _) = accepted_with(
+        config,
+        |s| s.mss(peer_mss).win(peer_window),
+        |s| s.win(peer_window),
+    );
+    (h, l, id, iss1, peer1)
+}
+
+/// Like `accepted`, with the peer's SYN (ISS 1000) and completing ACK
+/// (sent at 10 ms) shaped by `syn` and `ack`. Also returns our SYN-ACK.
+pub fn accepted_with(
+    config: StackConfig,
+    syn: impl FnOnce(Seg) -> Seg,
+    ack: impl FnOnce(Seg) -> Seg,
+) -> (Harness, SocketId, SocketId, u32, u32, Seg) {
     let mut h = Harness::new(config);
     let l = h
         .stack
         .tcp_listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), 8)
         .unwrap();
-    h.feed(
-        &Seg::new(40000, 80, SYN, 1000, 0)
-            .mss(peer_mss)
-            .win(peer_window),
-    );
+    h.feed(&syn(Seg::new(40000, 80, SYN, 1000, 0)));
     let synack = h.out().pop().expect("SYN-ACK");
     assert_eq!(synack.flags, SYN | ACK);
     h.at(10 * MS);
-    h.feed(&Seg::new(40000, 80, ACK, 1001, synack.seq.wrapping_add(1)).win(peer_window));
+    h.feed(&ack(Seg::new(
+        40000,
+        80,
+        ACK,
+        1001,
+        synack.seq.wrapping_add(1),
+    )));
     h.silent();
     let id = h.stack.tcp_accept(l).expect("accepted");
     h.take_events();
-    (h, l, id, synack.seq.wrapping_add(1), 1001)
+    (h, l, id, synack.seq.wrapping_add(1), 1001, synack)
 }

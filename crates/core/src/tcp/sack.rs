@@ -1,0 +1,192 @@
+//! The sender's SACK scoreboard (RFC 2018, RFC 6675 §3): which bytes
+//! above SND.UNA the receiver has reported holding. Loss recovery asks it
+//! where the holes are so that retransmissions (fast retransmit, NewReno
+//! partial ACKs, the go-back after a timeout) never resend data the peer
+//! already has.
+//!
+//! The receiver's side (which blocks to report) lives with the
+//! reassembly queue in reassembly.rs.
+
+use super::seq::Seq;
+
+/// More separate SACKed ranges than this and further blocks are ignored
+/// (a receiver reporting more holes than this is either hostile or on a
+/// path so lossy that resending a little more costs nothing).
+const MAX_RANGES: usize = 64;
+
+/// SACKed ranges `[start, end)` above SND.UNA: sorted, disjoint, not
+/// adjacent. Allocated only once a SACK block arrives.
+#[derive(Debug, Default, Clone)]
+pub struct Scoreboard {
+    ranges: Vec<(Seq, Seq)>,
+}
+
+impl Scoreboard {
+    /// Nothing SACKed.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// The ranges, lowest first.
+    #[cfg(test)]
+    pub fn ranges(&self) -> &[(Seq, Seq)] {
+        &self.ranges
+    }
+
+    /// Forget everything (the receiver may have reneged, RFC 2018 §8).
+    pub fn clear(&mut self) {
+        self.ranges = Vec::new();
+    }
+
+    /// Record the blocks of one ACK, given the sender's window
+    /// `[snd_una, snd_max)`. Blocks outside it (D-SACKs, RFC 2883, and
+    /// stale or bogus ones) are ignored. Returns the bytes newly SACKed.
+    pub fn update(&mut self, snd_una: Seq, snd_max: Seq, blocks: &[(Seq, Seq)]) -> u32 {
+        self.ack_to(snd_una);
+        let mut added = 0;
+        for &(left, right) in blocks {
+            if !(snd_una.lt(left) && left.lt(right) && right.le(snd_max)) {
+                continue;
+            }
+            added += self.insert(left, right);
+        }
+        added
+    }
+
+    /// Insert `[left, right)`, merging with overlapping or adjacent ranges;
+    /// returns the bytes not covered before.
+    fn insert(&mut self, left: Seq, right: Seq) -> u32 {
+        let i = self.ranges.partition_point(|&(_, e)| e.lt(left));
+        let mut j = i;
+        let mut covered = 0;
+        while j < self.ranges.len() && self.ranges[j].0.le(right) {
+            let (s, e) = self.ranges[j];
+            covered += e.min(right).since(s.max(left));
+            j += 1;
+        }
+        let new = right.since(left) - covered;
+        if i == j {
+            if self.ranges.len() >= MAX_RANGES {
+                // Bounded memory: forget the block. Under-reporting is
+                // safe (we may resend data the peer has); claiming data
+                // is SACKed when it is not would never resend it.
+                return 0;
+            }
+            self.ranges.insert(i, (left, right));
+        } else {
+            let s = self.ranges[i].0.min(left);
+            let e = self.ranges[j - 1].1.max(right);
+            self.ranges.drain(i + 1..j);
+            self.ranges[i] = (s, e);
+        }
+        new
+    }
+
+    /// SND.UNA moved to `snd_una`: drop what it covers.
+    pub fn ack_to(&mut self, snd_una: Seq) {
+        let n = self.ranges.partition_point(|&(_, e)| e.le(snd_una));
+        if n > 0 {
+            self.ranges.drain(..n);
+        }
+        if let Some(first) = self.ranges.first_mut() {
+            if first.0.lt(snd_una) {
+                first.0 = snd_una;
+            }
+        }
+    }
+
+    /// If `seq` is SACKed, the end of its range; otherwise `seq`.
+    pub fn skip_sacked(&self, seq: Seq) -> Seq {
+        let i = self.ranges.partition_point(|&(_, e)| e.le(seq));
+        match self.ranges.get(i) {
+            Some(&(s, e)) if s.le(seq) => e,
+            _ => seq,
+        }
+    }
+
+    /// Start of the first SACKed range after `seq` (the end of the hole
+    /// `seq` is in), if any.
+    pub fn next_sacked(&self, seq: Seq) -> Option<Seq> {
+        let i = self.ranges.partition_point(|&(_, e)| e.le(seq));
+        self.ranges.get(i).map(|&(s, _)| s.max(seq))
+    }
+
+    /// Total bytes SACKed.
+    pub fn sacked_bytes(&self) -> u32 {
+        self.ranges.iter().map(|&(s, e)| e.since(s)).sum()
+    }
+
+    /// The highest SACKed sequence number (exclusive), if any.
+    #[cfg(test)]
+    pub fn highest(&self) -> Option<Seq> {
+        self.ranges.last().map(|&(_, e)| e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_merge_and_holes_are_found() {
+        let una = Seq(u32::MAX - 1000);
+        let max = una + 10_000;
+        let mut sb = Scoreboard::default();
+        assert_eq!(sb.update(una, max, &[(una + 2000, una + 3000)]), 1000);
+        assert_eq!(
+            sb.update(
+                una,
+                max,
+                &[(una + 5000, una + 6000), (una + 2500, una + 4000)]
+            ),
+            2000
+        );
+        assert_eq!(
+            sb.ranges(),
+            &[(una + 2000, una + 4000), (una + 5000, una + 6000)]
+        );
+        // Out of the window, inverted or a D-SACK below SND.UNA: ignored.
+        assert_eq!(
+            sb.update(
+                una,
+                max,
+                &[
+                    (una - 10, una + 10),
+                    (una + 9000, una + 11_000),
+                    (una + 7000, una + 6999)
+                ]
+            ),
+            0
+        );
+        assert_eq!(sb.skip_sacked(una + 2100), una + 4000);
+        assert_eq!(sb.skip_sacked(una + 4000), una + 4000);
+        assert_eq!(sb.next_sacked(una), Some(una + 2000));
+        assert_eq!(sb.next_sacked(una + 4500), Some(una + 5000));
+        assert_eq!(sb.next_sacked(una + 6000), None);
+        assert_eq!(sb.sacked_bytes(), 3000);
+        assert_eq!(sb.highest(), Some(una + 6000));
+        // The cumulative ACK catches up with the first range.
+        sb.ack_to(una + 3500);
+        assert_eq!(
+            sb.ranges(),
+            &[(una + 3500, una + 4000), (una + 5000, una + 6000)]
+        );
+        sb.ack_to(una + 6000);
+        assert!(sb.is_empty());
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let mut sb = Scoreboard::default();
+        let una = Seq(0);
+        for k in 0..1000u32 {
+            sb.update(una, Seq(1 << 30), &[(Seq(10 + 20 * k), Seq(20 + 20 * k))]);
+        }
+        assert_eq!(sb.ranges().len(), MAX_RANGES);
+        let last = MAX_RANGES as u32 - 1;
+        assert_eq!(sb.highest(), Some(Seq(20 + 20 * last)));
+        assert_eq!(sb.skip_sacked(Seq(10)), Seq(20), "ranges kept exactly");
+        // Extending a known range still works.
+        assert_eq!(sb.update(una, Seq(1 << 30), &[(Seq(20), Seq(30))]), 10);
+    }
+}

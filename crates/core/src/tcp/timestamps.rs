@@ -1,0 +1,94 @@
+//! The timestamps option in use (RFC 7323 §3–5): which TSval to echo
+//! (TS.Recent, updated only from segments at or before the last ACK we
+//! sent, so the echo measures the full round trip including our ACK
+//! delay), RTT samples from TSecr, and PAWS — protection against wrapped
+//! sequence numbers — which drops segments whose TSval is older than
+//! TS.Recent unless TS.Recent itself is over 24 days old.
+
+use super::segment::TcpHeader;
+use super::tcb::Tcb;
+use crate::env::Env;
+use crate::time::{Instant, SECONDS};
+
+/// After this long without an update TS.Recent is too old to judge a
+/// TSval by (RFC 7323 §5.5: 24 days, under half the 2^31 ms wrap).
+pub const PAWS_IDLE: u64 = 24 * 24 * 3600 * SECONDS;
+
+/// `a` is older than `b` in 32-bit timestamp arithmetic.
+#[inline]
+fn ts_before(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
+impl Tcb {
+    /// TS.Recent is still a valid reference (updated within 24 days).
+    fn ts_recent_valid(&self, now: Instant) -> bool {
+        now.saturating_sub(self.ts_recent_stamp) <= PAWS_IDLE
+    }
+
+    /// PAWS (RFC 7323 §5.3 R1): a non-RST segment carrying a TSval older
+    /// than TS.Recent is an old duplicate and must not be processed.
+    pub fn paws_rejects(&self, env: &Env, seg: &TcpHeader) -> bool {
+        if !self.ts_ok || seg.rst() {
+            return false;
+        }
+        match seg.options.timestamps {
+            Some((val, _)) => ts_before(val, self.ts_recent) && self.ts_recent_valid(env.now),
+            None => false,
+        }
+    }
+
+    /// RFC 7323 §4.3 (and §5.3 R3): remember the TSval of an acceptable
+    /// segment that starts at or before Last.ACK.sent and is not older
+    /// than TS.Recent (or any TSval once TS.Recent went stale).
+    pub fn update_ts_recent(&mut self, env: &Env, seg: &TcpHeader) {
+        if !self.ts_ok {
+            return;
+        }
+        let Some((val, _)) = seg.options.timestamps else {
+            return;
+        };
+        let fresh = !ts_before(val, self.ts_recent) || !self.ts_recent_valid(env.now);
+        if fresh && seg.seq.le(self.last_ack_sent) {
+            self.ts_recent = val;
+            self.ts_recent_stamp = env.now;
+        }
+    }
+
+    /// An RTT sample in µs from the TSecr of an ACK of new data, if it
+    /// carries a plausible one (RFC 7323 §4.1). Unlike timing a segment,
+    /// it stays unambiguous when the data was retransmitted, because the
+    /// echo names the transmission that was acknowledged.
+    pub fn ts_rtt(&self, env: &Env, seg: &TcpHeader) -> Option<u64> {
+        if !self.ts_ok {
+            return None;
+        }
+        let (_, ecr) = seg.options.timestamps?;
+        // 0 is what a peer echoes before it has a TS.Recent (Linux
+        // ignores it too).
+        if ecr == 0 {
+            return None;
+        }
+        let ms = self.ts_val(env.now).wrapping_sub(ecr);
+        // An echo from the future or from before this connection is bogus.
+        if ms as i32 >= 0 && u64::from(ms) * 1000 <= env.config.tcp.rto_max {
+            Some(u64::from(ms) * 1000)
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_order_wraps() {
+        assert!(ts_before(1, 2));
+        assert!(!ts_before(2, 2));
+        assert!(ts_before(u32::MAX, 3), "3 is after the wrap");
+        assert!(!ts_before(3, u32::MAX));
+        assert_eq!(PAWS_IDLE, 2_073_600 * SECONDS);
+    }
+}
