@@ -15,10 +15,7 @@ const CHUNK: usize = 256 * 1024;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let json = args.iter().any(|a| a == "--json");
-    let bytes: u64 = args
-        .iter()
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(1 << 30);
+    let bytes: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(1 << 30);
 
     let engine = engines(bytes);
     let kernel = kernel_loopback(bytes);
@@ -40,8 +37,14 @@ fn main() {
             engine.segments,
             engine.secs
         );
-        println!("  kernel loopback TCP (reference)   : {:7.2} Gbit/s", gbit(kernel));
-        println!("  ratio engine / kernel             : {:7.3}", kernel / engine.secs);
+        println!(
+            "  kernel loopback TCP (reference)   : {:7.2} Gbit/s",
+            gbit(kernel)
+        );
+        println!(
+            "  ratio engine / kernel             : {:7.3}",
+            kernel / engine.secs
+        );
     }
 }
 
@@ -126,7 +129,10 @@ fn engines(bytes: u64) -> EngineRun {
             idle_rounds = 0;
         } else {
             idle_rounds += 1;
-            assert!(idle_rounds < 10_000_000, "engines stalled after {received} bytes");
+            assert!(
+                idle_rounds < 10_000_000,
+                "engines stalled after {received} bytes"
+            );
         }
     }
     EngineRun {
