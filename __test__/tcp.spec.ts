@@ -271,8 +271,9 @@ test('maxConnections: connections beyond it are dropped as they are accepted', a
   await once(first, 'connect');
   const dropped = once<[{ remotePort: number }]>(server, 'drop');
   const second = p.client.connect({ host: SERVER_IP, port: 89 });
+  const connected = once(second, 'connect');
   const [info] = await dropped;
-  await once(second, 'connect');
+  await connected;
   t.is(info.remotePort, second.localPort!);
   // The dropped connection is closed by the server: the client reads EOF.
   t.is((await collect(second)).length, 0);
