@@ -193,7 +193,8 @@ export class Narrator {
           'still be answered, and old duplicate segments die out before the same address',
           'pair can be reused (unless SO_REUSEADDR).',
         ]);
-        say('got the peer\'s FIN and sent the last ACK: TIME_WAIT');
+        if (from === 'CLOSING') say('its FIN was acknowledged too: TIME_WAIT (after a simultaneous close both sides wait)');
+        else say('got the peer\'s FIN and sent the last ACK: TIME_WAIT');
         return;
       case 'CLOSED':
         if (from === 'TIME_WAIT') say('2MSL elapsed: CLOSED');
