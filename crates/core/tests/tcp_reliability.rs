@@ -206,14 +206,15 @@ fn we_advertise_a_zero_window_and_reopen_it() {
     h.feed(&Seg::new(40000, 80, ACK, peer + 4000, iss1).data(b"!"));
     let a = h.expect(&[exp(ACK, iss1, peer + 4000, 0)]);
     assert_eq!(a[0].window, 0);
-    // Reading less than min(buffer/2, MSS) = 1460 bytes sends nothing
-    // (receiver SWS avoidance); reading enough sends a window update.
+    // Reading less than min(buffer/2, the peer's segment size) = 1000
+    // bytes sends nothing (receiver SWS avoidance); reading enough sends
+    // a window update at once.
     let mut buf = Vec::new();
-    h.stack.tcp_recv(h.now, id, &mut buf, 1000).unwrap();
+    h.stack.tcp_recv(h.now, id, &mut buf, 999).unwrap();
     h.silent();
-    h.stack.tcp_recv(h.now, id, &mut buf, 500).unwrap();
+    h.stack.tcp_recv(h.now, id, &mut buf, 1).unwrap();
     let upd = h.expect(&[exp(ACK, iss1, peer + 4000, 0)]);
-    assert_eq!(upd[0].window, 1500);
+    assert_eq!(upd[0].window, 1000);
 }
 
 #[test]
@@ -268,4 +269,50 @@ fn limited_transmit_sends_a_segment_per_early_duplicate_ack() {
     h.feed(&Seg::new(80, port, ACK, peer, iss1));
     h.silent();
     assert_eq!(h.stack.tcp_info(id).unwrap().cwnd, 1000);
+}
+
+#[test]
+fn a_retransmission_never_carries_bytes_not_sent_before() {
+    let (mut h, id, iss1, peer, port) = connected(config(), 1000, 65535);
+    h.stack.tcp_send(h.now, id, b"a").unwrap();
+    h.expect(&[exp(ACK | PSH, iss1, peer, 1)]);
+    // Nagle holds the next bytes while "a" is unacknowledged.
+    h.stack.tcp_send(h.now, id, b"bc").unwrap();
+    h.silent();
+    // The timeout resends "a" alone: "bc" would lie beyond SND.MAX, and a
+    // peer acknowledging it would look like it acknowledged unsent data.
+    h.at(h.now + 200 * MS);
+    let rtx = h.expect(&[exp(ACK | PSH, iss1, peer, 1)]);
+    assert_eq!(rtx[0].payload, b"a");
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 1));
+    let segs = h.expect(&[exp(ACK | PSH, iss1 + 1, peer, 2)]);
+    assert_eq!(segs[0].payload, b"bc");
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 3));
+    h.silent();
+    assert_eq!(h.stack.tcp_info(id).unwrap().bytes_in_flight, 0);
+}
+
+#[test]
+fn unacceptable_empty_segments_are_answered_at_most_twice_a_second() {
+    let (mut h, _l, id, iss1, peer) = accepted(config(), 1000, 65535);
+    // A pure ACK from before our window (an old duplicate, or a peer that
+    // disagrees about the sequence space): ACK it, but not in a loop.
+    let old = Seg::new(40000, 80, ACK, peer.wrapping_sub(5000), iss1);
+    h.feed(&old);
+    h.expect(&[exp(ACK, iss1, peer, 0)]);
+    for _ in 0..3 {
+        h.at(h.now + 100 * MS);
+        h.feed(&old);
+        h.silent();
+    }
+    h.at(h.now + 200 * MS);
+    h.feed(&old);
+    h.expect(&[exp(ACK, iss1, peer, 0)]);
+    // Unacceptable data is always answered (it is not part of an ACK loop).
+    let old_data = Seg::new(40000, 80, ACK, peer.wrapping_sub(5000), iss1).data(b"zz");
+    h.feed(&old_data);
+    h.expect(&[exp(ACK, iss1, peer, 0)]);
+    h.feed(&old_data);
+    h.expect(&[exp(ACK, iss1, peer, 0)]);
+    assert_eq!(h.state(id), State::Established);
 }

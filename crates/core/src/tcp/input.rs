@@ -7,6 +7,7 @@
 use super::cc::CongestionControl;
 use super::output::reply_rst;
 use super::reassembly::Inserted;
+use super::sack::DUPTHRESH;
 use super::segment::TcpHeader;
 use super::seq::Seq;
 use super::state::State;
@@ -14,9 +15,6 @@ use super::tcb::Tcb;
 use crate::env::Env;
 use crate::error::Error;
 use crate::event::Event;
-
-/// Duplicate ACKs that trigger fast retransmit (RFC 5681 §3.2).
-const DUPACK_THRESHOLD: u32 = 3;
 
 impl Tcb {
     /// Process one inbound segment. `accept_room`: for a passive child in
@@ -55,9 +53,9 @@ impl Tcb {
         }
 
         // PAWS (RFC 7323 §5.3 R1) comes before the sequence check.
-        if self.paws_rejects(env, seg) {
+        if self.paws_rejects(env, seg, payload.len()) {
             env.stats.tcp_paws_rejected += 1;
-            self.send_ack(env);
+            self.send_oow_ack(env, seg_len);
             return;
         }
 
@@ -89,7 +87,7 @@ impl Tcb {
                     self.timers.close = Some(env.now + 2 * env.config.tcp.msl);
                 }
                 if !seg.rst() {
-                    self.send_ack(env);
+                    self.send_oow_ack(env, seg_len);
                 }
                 return;
             }
@@ -129,8 +127,9 @@ impl Tcb {
             if seg.seq == self.rcv_nxt {
                 return self.reset_by_peer(env);
             }
-            // In window but not exact: challenge ACK (RFC 5961 §3.2).
-            self.send_ack(env);
+            // In window but not exact: challenge ACK (RFC 5961 §3.2),
+            // rate-limited (§7).
+            self.send_oow_ack(env, 0);
             return;
         }
         if syn {
@@ -180,25 +179,37 @@ impl Tcb {
         if seg.ack.gt(self.snd_max) {
             // Acknowledges something never sent.
             env.stats.tcp_in_errs += 1;
-            self.send_ack(env);
+            self.send_oow_ack(env, data.len() as u32 + fin as u32);
             return;
         }
         self.probes_unanswered = 0;
-        if self.sack_ok && !seg.options.sack.is_empty() {
+        let sack_blocks = self.sack_ok && !seg.options.sack.is_empty();
+        let mut newly_sacked = 0;
+        if sack_blocks {
             let una = self.snd_una.max(seg.ack);
-            self.scoreboard
+            newly_sacked = self
+                .scoreboard
                 .update(una, self.snd_max, seg.options.sack.as_slice());
         }
         let wnd = (seg.window as u32) << self.snd_wscale;
-        if seg.ack.gt(self.snd_una) {
-            let ts_rtt = self.ts_rtt(env, seg);
-            self.ack_new(env, seg.ack, ts_rtt);
-        } else if seg.ack == self.snd_una
+        let classic_dupack = seg.ack == self.snd_una
             && data.is_empty()
             && !fin
             && wnd == self.snd_wnd
-            && self.snd_max != self.snd_una
-        {
+            && self.snd_max != self.snd_una;
+        if seg.ack.gt(self.snd_una) {
+            let ts_rtt = self.ts_rtt(env, seg);
+            self.ack_new(env, seg.ack, ts_rtt);
+        }
+        // With SACK blocks, a duplicate ACK is one that SACKs something new,
+        // whatever else it carries (RFC 6675 §2): the peer's data segments
+        // count too. Without, the RFC 5681 definition.
+        let dupack = if sack_blocks {
+            newly_sacked > 0 && self.snd_max != self.snd_una
+        } else {
+            classic_dupack
+        };
+        if dupack {
             self.on_dupack(env);
         }
         // Window update (RFC 9293 §3.10.7.4, fifth check).
@@ -254,7 +265,9 @@ impl Tcb {
     fn after_established(&mut self, env: &mut Env) {
         self.retries = 0;
         self.rtt.reset_backoff();
-        self.recover = self.snd_una;
+        // RFC 6582 §3.2: recover starts at the ISS, so that a loss in the
+        // very first window can be fast-retransmitted.
+        self.recover = self.snd_una - 1;
         if self.send_buf.fin_queued {
             self.set_state(env, State::FinWait1);
         }
@@ -355,15 +368,18 @@ impl Tcb {
         self.rtt.reset_backoff();
         let mss = self.eff_mss();
         if self.in_recovery {
-            if ack.ge(self.recover) {
+            // A full ACK covers everything up to and including recover.
+            if ack.gt(self.recover) {
                 self.in_recovery = false;
+                self.sack_recovery = false;
                 let out = self.outstanding();
                 self.cc.on_recovery_exit(out, mss);
-            } else {
+            } else if !self.sack_recovery {
                 // Partial ACK (RFC 6582 §3.2 step 3): the next hole.
                 self.cc.on_partial_ack(acked, mss);
                 self.retransmit_head(env);
             }
+            // (With SACK, output() sends whatever the pipe allows.)
         } else if data > 0 {
             self.cc.on_ack(data, mss);
         }
@@ -386,14 +402,34 @@ impl Tcb {
         self.dupacks += 1;
         let mss = self.eff_mss();
         if self.in_recovery {
-            self.cc.on_dupack_in_recovery(mss);
-        } else if self.dupacks == DUPACK_THRESHOLD && self.snd_una.gt(self.recover) {
+            if !self.sack_recovery {
+                self.cc.on_dupack_in_recovery(mss);
+            }
+            return;
+        }
+        // Fast retransmit on the third duplicate ACK, or as soon as the
+        // scoreboard shows the first unacknowledged segment lost (RFC 6675
+        // §5 step 2) — but only beyond what the last recovery or timeout
+        // covered (RFC 6582).
+        let lost = !self.scoreboard.is_empty() && self.scoreboard.is_lost(self.snd_una, mss);
+        if (self.dupacks >= DUPTHRESH || lost) && self.snd_una.gt(self.recover) {
             self.in_recovery = true;
-            self.recover = self.snd_max;
+            // RFC 6582: recover is the highest sequence number sent (the
+            // last octet, SND.MAX - 1), so that a loss right after a
+            // recovery can start the next fast retransmit.
+            self.recover = self.snd_max - 1;
             let out = self.outstanding();
-            self.cc.on_fast_retransmit(out, mss);
+            self.sack_recovery = self.sack_ok && !self.scoreboard.is_empty();
+            if self.sack_recovery {
+                self.cc.on_sack_recovery(out, mss);
+            } else {
+                self.cc.on_fast_retransmit(out, mss);
+            }
             let seq = self.snd_una;
             let len = self.retransmit_head(env);
+            // RFC 6675 step 4.3.
+            self.high_rxt = seq + len;
+            self.rescue_rxt = Some(self.high_rxt);
             // attempt 0 marks a fast retransmit (no timeout involved).
             self.emit(
                 env,

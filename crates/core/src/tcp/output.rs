@@ -9,7 +9,11 @@ use super::seq::Seq;
 use super::state::State;
 use super::tcb::Tcb;
 use crate::env::Env;
+use crate::time::{Instant, MILLIS};
 use std::net::SocketAddrV4;
+
+/// Least interval between ACKs for unacceptable zero-length segments.
+pub const OOW_ACK_INTERVAL: Instant = 500 * MILLIS;
 
 impl Tcb {
     /// Options of a non-SYN segment: timestamps once negotiated (RST
@@ -122,6 +126,24 @@ impl Tcb {
         self.control(env, self.snd_max, ACK);
     }
 
+    /// An ACK in answer to an unacceptable segment of `seg_len` (RFC 9293
+    /// §3.10.7.4). Zero-length ones are answered at most once per
+    /// [`OOW_ACK_INTERVAL`] (Linux's tcp_invalid_ratelimit): two ends that
+    /// disagree about the sequence space would otherwise ACK each other's
+    /// ACKs forever.
+    pub fn send_oow_ack(&mut self, env: &mut Env, seg_len: u32) {
+        if seg_len == 0 {
+            if self
+                .oow_ack_at
+                .is_some_and(|t| env.now < t + OOW_ACK_INTERVAL)
+            {
+                return;
+            }
+            self.oow_ack_at = Some(env.now);
+        }
+        self.send_ack(env);
+    }
+
     /// A probe the peer must answer with an ACK carrying its window: an
     /// old sequence number and no data (what Linux sends for zero-window
     /// probes and keepalives).
@@ -174,23 +196,107 @@ impl Tcb {
     /// Retransmit the oldest unacknowledged segment (fast retransmit and
     /// NewReno partial ACKs); snd_nxt is left alone.
     pub fn retransmit_head(&mut self, env: &mut Env) -> u32 {
-        let data_end = self.send_buf.end_seq();
-        let mut len = data_end.since(self.snd_una).min(self.eff_mss());
+        // Only what was sent before: a segment first sent short (Nagle,
+        // room taken by SACK blocks) must not grow past SND.MAX here,
+        // where SND.MAX would not follow.
+        let mut end = self.snd_max;
         // Only the hole: never resend bytes the peer SACKed.
         if let Some(s) = self.scoreboard.next_sacked(self.snd_una) {
             if s.gt(self.snd_una) {
-                len = len.min(s.since(self.snd_una));
+                end = s;
             }
         }
-        let fin = self.fin_sent() && self.snd_una + len == data_end;
+        self.retransmit_range(env, self.snd_una, end)
+    }
+
+    /// Resend one segment of the sent range `[seq, end)` (the FIN too if
+    /// it is the range's last octet); returns the sequence space resent.
+    fn retransmit_range(&mut self, env: &mut Env, seq: Seq, end: Seq) -> u32 {
+        let data_end = self.send_buf.end_seq();
+        let len = end.min(data_end).since(seq).min(self.eff_mss());
+        let fin = self.fin_sent() && seq + len == data_end && end.gt(data_end);
         if len == 0 && !fin {
             return 0;
         }
-        let (len, _) = self.send_data(env, self.snd_una, len, fin);
+        let (len, fin) = self.send_data(env, seq, len, fin);
         self.rtt_timing = None;
         env.stats.tcp_retrans_segs += 1;
         self.total_retransmits += 1;
-        len
+        len + fin as u32
+    }
+
+    /// Loss recovery on the SACK scoreboard (RFC 6675 §5 step C): while
+    /// cwnd − pipe ≥ 1 MSS, send what NextSeg picks — a lost hole, else
+    /// new data, else a hole not yet deemed lost, else one rescue
+    /// retransmission of the tail — so several holes are repaired in one
+    /// round trip.
+    fn sack_recovery_output(&mut self, env: &mut Env) {
+        let mss = self.eff_mss();
+        loop {
+            let una = self.snd_una;
+            let rxt = self.high_rxt.max(una);
+            let pipe = self.scoreboard.pipe(una, self.snd_max, rxt, mss);
+            if self.cc.cwnd() < pipe.saturating_add(mss) {
+                break;
+            }
+            let holes = self.scoreboard.holes_from(una, rxt, mss);
+            // Rule 1: a lost hole.
+            if let Some((s, e)) = holes.lost {
+                let n = self.retransmit_range(env, s, e);
+                self.high_rxt = s + n;
+                if n == 0 {
+                    break;
+                }
+                continue;
+            }
+            // Rule 2: new data, if the peer's window and SWS/Nagle allow.
+            if self.send_new_segment(env, mss) {
+                continue;
+            }
+            // Rule 3: a hole not yet deemed lost.
+            if let Some((s, e)) = holes.other {
+                let n = self.retransmit_range(env, s, e);
+                self.high_rxt = s + n;
+                if n == 0 {
+                    break;
+                }
+                continue;
+            }
+            // Rule 4: once per recovery, the tail above the highest SACK
+            // (a lost tail produces no SACK blocks to find it by).
+            let top = self.scoreboard.highest().unwrap_or(una).max(rxt);
+            if self.rescue_rxt.is_none_or(|r| una.gt(r)) && top.lt(self.snd_max) {
+                let start = top.max(self.snd_max - mss);
+                self.retransmit_range(env, start, self.snd_max);
+                self.rescue_rxt = Some(self.recover);
+            }
+            break;
+        }
+    }
+
+    /// One segment of unsent data (or the FIN) at SND.MAX, if the peer's
+    /// window, sender SWS avoidance and Nagle allow it.
+    fn send_new_segment(&mut self, env: &mut Env, mss: u32) -> bool {
+        let data_end = self.send_buf.end_seq();
+        let seq = self.snd_max;
+        if seq.gt(data_end) {
+            return false; // FIN already sent
+        }
+        let usable = (self.snd_una + self.snd_wnd).since(seq);
+        let avail = data_end.since(seq);
+        let len = usable.min(avail).min(mss);
+        let fin = self.send_buf.fin_queued && len == avail;
+        if len == 0 && !fin {
+            return false;
+        }
+        if len < mss && len > 0 && (len < avail || (!self.nodelay && !self.send_buf.fin_queued)) {
+            return false;
+        }
+        let (len, fin) = self.send_data(env, seq, len, fin);
+        self.bytes_sent += len as u64;
+        self.snd_max = seq + len + fin as u32;
+        self.snd_nxt = self.snd_max;
+        true
     }
 
     fn can_send_data(&self) -> bool {
@@ -225,6 +331,9 @@ impl Tcb {
     }
 
     fn send_loop(&mut self, env: &mut Env, force: bool) {
+        if self.in_recovery && self.sack_recovery && !force {
+            return self.sack_recovery_output(env);
+        }
         let data_end = self.send_buf.end_seq();
         let mss = self.eff_mss();
         loop {

@@ -106,7 +106,8 @@ impl Tcb {
                 let (out, mss) = (self.outstanding(), self.eff_mss());
                 self.cc.on_rto(out, mss);
                 self.in_recovery = false;
-                self.recover = self.snd_max;
+                self.sack_recovery = false;
+                self.recover = self.snd_max - 1;
                 self.dupacks = 0;
                 self.rtt.back_off();
                 // Go back: everything after the head is resent as the

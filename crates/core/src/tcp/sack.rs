@@ -9,6 +9,19 @@
 
 use super::seq::Seq;
 
+/// Duplicate ACKs (or SACKed segments) that signal a loss (RFC 5681,
+/// RFC 6675 DupThresh).
+pub const DUPTHRESH: u32 = 3;
+
+/// Holes below the highest SACKed octet (see [`Scoreboard::holes_from`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Holes {
+    /// The first hole part deemed lost.
+    pub lost: Option<(Seq, Seq)>,
+    /// The first hole part not (yet) deemed lost.
+    pub other: Option<(Seq, Seq)>,
+}
+
 /// More separate SACKed ranges than this and further blocks are ignored
 /// (a receiver reporting more holes than this is either hostile or on a
 /// path so lossy that resending a little more costs nothing).
@@ -111,13 +124,77 @@ impl Scoreboard {
         self.ranges.get(i).map(|&(s, _)| s.max(seq))
     }
 
+    /// RFC 6675 IsLost for an unSACKed octet with `above_bytes` bytes in
+    /// `above_ranges` ranges SACKed above it: more than (DupThresh − 1)
+    /// segments' worth, or DupThresh separate ranges.
+    fn lost(above_bytes: u32, above_ranges: usize, mss: u32) -> bool {
+        above_bytes > (DUPTHRESH - 1) * mss || above_ranges >= DUPTHRESH as usize
+    }
+
+    /// IsLost(seq) for an unSACKed `seq` (RFC 6675 §4).
+    pub fn is_lost(&self, seq: Seq, mss: u32) -> bool {
+        let i = self.ranges.partition_point(|&(_, e)| e.le(seq));
+        let above = &self.ranges[i..];
+        let bytes = above.iter().map(|&(s, e)| e.since(s.max(seq))).sum();
+        Self::lost(bytes, above.len(), mss)
+    }
+
+    /// SetPipe (RFC 6675 §4): the octets in `[una, max)` still in the
+    /// network — those neither SACKed nor deemed lost, plus those
+    /// retransmitted (below `rxt`, the end of the retransmissions).
+    pub fn pipe(&self, una: Seq, max: Seq, rxt: Seq, mss: u32) -> u32 {
+        let mut pipe = 0;
+        let mut hole = |a: Seq, b: Seq, lost: bool| {
+            if !lost {
+                pipe += b.since(a);
+            }
+            pipe += b.min(rxt).since(a);
+        };
+        let mut above_bytes = self.sacked_bytes();
+        let mut above_ranges = self.ranges.len();
+        let mut cursor = una;
+        for &(s, e) in &self.ranges {
+            hole(cursor, s, Self::lost(above_bytes, above_ranges, mss));
+            above_bytes -= e.since(s);
+            above_ranges -= 1;
+            cursor = e;
+        }
+        hole(cursor, max, false);
+        pipe
+    }
+
+    /// The unSACKed octets at or after `from` below the highest SACKed
+    /// one, as the first range deemed lost and the first range not deemed
+    /// lost (NextSeg rules 1 and 3, RFC 6675 §4). Lost holes always lie
+    /// below the others.
+    pub fn holes_from(&self, una: Seq, from: Seq, mss: u32) -> Holes {
+        let mut holes = Holes::default();
+        let mut above_bytes = self.sacked_bytes();
+        let mut above_ranges = self.ranges.len();
+        let mut cursor = una;
+        for &(s, e) in &self.ranges {
+            let a = cursor.max(from);
+            if a.lt(s) {
+                if Self::lost(above_bytes, above_ranges, mss) {
+                    holes.lost = holes.lost.or(Some((a, s)));
+                } else if holes.other.is_none() {
+                    holes.other = Some((a, s));
+                    break;
+                }
+            }
+            above_bytes -= e.since(s);
+            above_ranges -= 1;
+            cursor = e;
+        }
+        holes
+    }
+
     /// Total bytes SACKed.
     pub fn sacked_bytes(&self) -> u32 {
         self.ranges.iter().map(|&(s, e)| e.since(s)).sum()
     }
 
     /// The highest SACKed sequence number (exclusive), if any.
-    #[cfg(test)]
     pub fn highest(&self) -> Option<Seq> {
         self.ranges.last().map(|&(_, e)| e)
     }
@@ -173,6 +250,54 @@ mod tests {
         );
         sb.ack_to(una + 6000);
         assert!(sb.is_empty());
+    }
+
+    #[test]
+    fn rfc6675_loss_pipe_and_holes() {
+        let mss = 100;
+        let una = Seq(1000);
+        let mut sb = Scoreboard::default();
+        // Sent 1000..2000; SACKed 1100..1200 and 1300..1500.
+        sb.update(
+            una,
+            Seq(2000),
+            &[(Seq(1100), Seq(1200)), (Seq(1300), Seq(1500))],
+        );
+        // 300 bytes SACKed above 1000: more than 2·MSS, lost. Above 1200
+        // only 200 in one range: not (yet) lost.
+        assert!(sb.is_lost(Seq(1000), mss));
+        assert!(!sb.is_lost(Seq(1200), mss));
+        // Pipe: 1000..1100 lost (0), 1200..1300 in flight (100), 1500..2000
+        // in flight (500).
+        assert_eq!(sb.pipe(una, Seq(2000), una, mss), 600);
+        // Retransmitting 1000..1100 puts it back in the pipe.
+        assert_eq!(sb.pipe(una, Seq(2000), Seq(1100), mss), 700);
+        assert_eq!(
+            sb.holes_from(una, una, mss),
+            Holes {
+                lost: Some((Seq(1000), Seq(1100))),
+                other: Some((Seq(1200), Seq(1300)))
+            }
+        );
+        assert_eq!(
+            sb.holes_from(una, Seq(1100), mss),
+            Holes {
+                lost: None,
+                other: Some((Seq(1200), Seq(1300)))
+            }
+        );
+        // A third range above makes 1200..1300 lost too.
+        sb.update(una, Seq(2000), &[(Seq(1700), Seq(1710))]);
+        assert!(sb.is_lost(Seq(1200), mss));
+        let h = sb.holes_from(una, Seq(1050), mss);
+        assert_eq!(h.lost, Some((Seq(1050), Seq(1100))));
+        assert_eq!(h.other, Some((Seq(1500), Seq(1700))));
+        assert_eq!(
+            sb.holes_from(una, Seq(1100), mss).lost,
+            Some((Seq(1200), Seq(1300)))
+        );
+        assert_eq!(sb.holes_from(una, Seq(1710), mss), Holes::default());
+        assert_eq!(sb.pipe(una, Seq(2000), una, mss), 200 + 290);
     }
 
     #[test]

@@ -74,6 +74,8 @@ pub struct Tcb {
     pub dsack: Option<(Seq, Seq)>,
     /// What the peer SACKed of our data.
     pub scoreboard: Scoreboard,
+    /// When we last answered an unacceptable zero-length segment.
+    pub oow_ack_at: Option<Instant>,
     /// Largest segment received so far (Linux's rcv_mss): "full-size" for
     /// the ACK-every-second-segment rule.
     pub rcv_seg_max: u32,
@@ -112,9 +114,16 @@ pub struct Tcb {
     /// Consecutive expiries of the retransmission timer.
     pub retries: u32,
     pub dupacks: u32,
-    /// NewReno "recover" (RFC 6582).
+    /// NewReno "recover" (RFC 6582): the highest sequence number sent
+    /// when recovery (or the last timeout) began.
     pub recover: Seq,
     pub in_recovery: bool,
+    /// This recovery runs on the SACK scoreboard (RFC 6675), not NewReno.
+    pub sack_recovery: bool,
+    /// HighRxt: end of what the SACK recovery has retransmitted.
+    pub high_rxt: Seq,
+    /// RescueRxt: set once the recovery's rescue retransmission went.
+    pub rescue_rxt: Option<Seq>,
     pub cc: Reno,
     pub timers: Timers,
     pub persist_backoff: u32,
@@ -169,6 +178,7 @@ impl Tcb {
             last_ack_sent: Seq(0),
             dsack: None,
             scoreboard: Scoreboard::default(),
+            oow_ack_at: None,
             rcv_seg_max: DEFAULT_MSS.min(mss),
             iss,
             snd_una: iss,
@@ -194,6 +204,9 @@ impl Tcb {
             dupacks: 0,
             recover: iss,
             in_recovery: false,
+            sack_recovery: false,
+            high_rxt: iss,
+            rescue_rxt: None,
             cc: Reno::new(snd_mss),
             timers: Timers::default(),
             persist_backoff: 0,
@@ -386,10 +399,14 @@ impl Tcb {
     }
 
     /// Receiver-side silly window avoidance (RFC 9293 §3.8.6.2.2): the
-    /// right edge only moves when it can move by min(buffer/2, MSS).
+    /// right edge only moves when it can move by min(buffer/2, Eff.snd.MSS).
+    /// The sender's effective MSS is estimated, as Linux does, by the
+    /// largest segment seen: with timestamps it is 12 bytes short of the
+    /// MSS we advertised, and a threshold above the segment size would
+    /// make every other ACK carry a different window.
     fn sws_threshold(&self) -> u32 {
         ((self.recv_buf.limit() / 2) as u32)
-            .min(self.rcv_mss)
+            .min(self.rcv_seg_max)
             .max(1)
     }
 

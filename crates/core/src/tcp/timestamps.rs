@@ -27,15 +27,38 @@ impl Tcb {
     }
 
     /// PAWS (RFC 7323 §5.3 R1): a non-RST segment carrying a TSval older
-    /// than TS.Recent is an old duplicate and must not be processed.
-    pub fn paws_rejects(&self, env: &Env, seg: &TcpHeader) -> bool {
+    /// than TS.Recent is an old duplicate and must not be processed —
+    /// except a duplicate ACK that was merely reordered behind a later
+    /// segment (Linux's `tcp_disordered_ack`): dropping it would hide
+    /// the duplicate ACKs fast retransmit counts on.
+    pub fn paws_rejects(&self, env: &Env, seg: &TcpHeader, payload_len: usize) -> bool {
         if !self.ts_ok || seg.rst() {
             return false;
         }
-        match seg.options.timestamps {
-            Some((val, _)) => ts_before(val, self.ts_recent) && self.ts_recent_valid(env.now),
-            None => false,
-        }
+        let Some((val, _)) = seg.options.timestamps else {
+            return false;
+        };
+        ts_before(val, self.ts_recent)
+            && self.ts_recent_valid(env.now)
+            && !self.disordered_ack(seg, payload_len, val)
+    }
+
+    /// A pure duplicate ACK at RCV.NXT that would not update the window,
+    /// with a TSval at most an RTO behind TS.Recent.
+    fn disordered_ack(&self, seg: &TcpHeader, payload_len: usize, val: u32) -> bool {
+        let wnd = (seg.window as u32) << self.snd_wscale;
+        let updates_window = seg.ack.gt(self.snd_una)
+            || seg.seq.gt(self.snd_wl1)
+            || (seg.seq == self.snd_wl1 && (wnd > self.snd_wnd || wnd == 0));
+        let rto_ms = self.rtt.rto() / 1000;
+        seg.has_ack()
+            && payload_len == 0
+            && !seg.syn()
+            && !seg.fin()
+            && seg.seq == self.rcv_nxt
+            && seg.ack == self.snd_una
+            && !updates_window
+            && u64::from(self.ts_recent.wrapping_sub(val)) <= rto_ms
     }
 
     /// RFC 7323 §4.3 (and §5.3 R3): remember the TSval of an acceptable

@@ -22,6 +22,10 @@ pub trait CongestionControl {
     fn on_rto(&mut self, flight: u32, mss: u32);
     /// Third duplicate ACK: entering fast recovery.
     fn on_fast_retransmit(&mut self, flight: u32, mss: u32);
+    /// Third duplicate ACK with a SACK scoreboard (RFC 6675 §5, step
+    /// 4.2): ssthresh = cwnd = max(flight / 2, 2·MSS), no inflation — the
+    /// pipe estimate paces the recovery.
+    fn on_sack_recovery(&mut self, flight: u32, mss: u32);
     /// A further duplicate ACK during fast recovery.
     fn on_dupack_in_recovery(&mut self, mss: u32);
     /// A partial ACK (RFC 6582) of `acked` bytes during recovery.

@@ -66,6 +66,11 @@ impl CongestionControl for Reno {
         self.cwnd = self.ssthresh + 3 * mss;
     }
 
+    fn on_sack_recovery(&mut self, flight: u32, mss: u32) {
+        self.halve(flight, mss);
+        self.cwnd = self.ssthresh;
+    }
+
     fn on_dupack_in_recovery(&mut self, mss: u32) {
         self.cwnd = self.cwnd.saturating_add(mss);
     }
