@@ -38,6 +38,8 @@ struct Side {
     received: Sha256,
     received_len: usize,
     eof: bool,
+    /// When the peer's FIN was read (all data in).
+    eof_at: Option<Instant>,
     closed: Option<Option<Error>>,
     released: bool,
     states: Vec<State>,
@@ -57,6 +59,7 @@ impl Side {
             received: Sha256::new(),
             received_len: 0,
             eof: false,
+            eof_at: None,
             closed: None,
             released: false,
             states: Vec::new(),
@@ -96,8 +99,9 @@ impl Side {
                 Err(e) => panic!("tcp_recv: {e}"),
             }
         }
-        if self.stack.tcp_at_eof(id) {
+        if self.stack.tcp_at_eof(id) && !self.eof {
             self.eof = true;
+            self.eof_at = Some(now);
         }
     }
 
@@ -247,6 +251,14 @@ fn check(out: Outcome, lossy: bool) {
         now,
     } = out;
     let ctx = format!("at {now} µs");
+    // Virtual time until both sides had read everything, for comparing
+    // changes; not asserted (speed is not a test outcome).
+    eprintln!(
+        "simulation: {} + {} bytes transferred in {:.3} s virtual",
+        client.data.len(),
+        server.data.len(),
+        client.eof_at.max(server.eof_at).unwrap_or(now) as f64 / 1e6
+    );
     assert_eq!(
         server.received_len,
         client.data.len(),
