@@ -123,3 +123,40 @@ fn a_scaled_window_closes_and_reopens() {
     let upd = h.expect(&[exp(ACK, iss1, peer + 200_000, 0)]);
     assert_eq!(upd[0].window, 25_000, "100 000 bytes free >> 2");
 }
+
+#[test]
+fn simultaneous_open_negotiates_from_the_crossing_syns() {
+    let mut h = Harness::new(config());
+    let id = h
+        .stack
+        .tcp_connect(0, std::net::SocketAddrV4::new(PEER, 80), Some(5555))
+        .unwrap();
+    let syn = h.out().pop().unwrap();
+    assert_eq!(syn.wscale, Some(DEFAULT_SHIFT));
+    let iss = syn.seq;
+    // The peer's SYN crosses ours; both offered window scaling, so our
+    // SYN-ACK carries it too.
+    h.feed(
+        &Seg::new(80, 5555, SYN, 9000, 0)
+            .mss(1200)
+            .wscale(4)
+            .win(3000),
+    );
+    let synack = h.expect(&[exp(SYN | ACK, iss, 9001, 0)]);
+    assert_eq!(synack[0].wscale, Some(DEFAULT_SHIFT));
+    assert_eq!(synack[0].window, 65535, "not scaled in a SYN-ACK");
+    // Its SYN-ACK's window is not scaled either: 2000, not 2000 << 4.
+    h.feed(
+        &Seg::new(80, 5555, SYN | ACK, 9000, iss.wrapping_add(1))
+            .wscale(4)
+            .win(2000),
+    );
+    let info = h.stack.tcp_info(id).unwrap();
+    assert_eq!(
+        (info.snd_wnd, info.snd_wscale, info.rcv_wscale),
+        (2000, 4, DEFAULT_SHIFT)
+    );
+    // Later segments are scaled.
+    h.feed(&Seg::new(80, 5555, ACK, 9001, iss.wrapping_add(1)).win(2000));
+    assert_eq!(h.stack.tcp_info(id).unwrap().snd_wnd, 32_000);
+}

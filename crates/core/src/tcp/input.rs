@@ -166,7 +166,7 @@ impl Tcb {
                 env.stats.tcp_accept_queue_drops += 1;
                 return;
             }
-            self.snd_wnd = (seg.window as u32) << self.snd_wscale;
+            self.snd_wnd = peer_window(self, seg);
             self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
             self.snd_wl1 = seq;
             self.snd_wl2 = seg.ack;
@@ -191,7 +191,7 @@ impl Tcb {
                 .scoreboard
                 .update(una, self.snd_max, seg.options.sack.as_slice());
         }
-        let wnd = (seg.window as u32) << self.snd_wscale;
+        let wnd = peer_window(self, seg);
         let classic_dupack = seg.ack == self.snd_una
             && data.is_empty()
             && !fin
@@ -509,6 +509,16 @@ impl Tcb {
             _ => {}
         }
         self.signal_readable(env);
+    }
+}
+
+/// The peer's window in bytes: scaled, except in a SYN (RFC 7323 §2.2;
+/// a SYN-ACK reaches here in a simultaneous open).
+fn peer_window(t: &Tcb, seg: &TcpHeader) -> u32 {
+    if seg.syn() {
+        seg.window as u32
+    } else {
+        (seg.window as u32) << t.snd_wscale
     }
 }
 
