@@ -185,3 +185,31 @@ fn paws_forgets_a_ts_recent_idle_for_more_than_24_days() {
     assert_eq!(h.stack.stats().tcp_paws_rejected, 1);
     assert_eq!(h.stack.tcp_info(id).unwrap().bytes_received, 1);
 }
+
+#[test]
+fn time_wait_is_reused_by_a_syn_with_a_newer_timestamp() {
+    let (mut h, l, id, iss1, peer, synack) =
+        accepted_with(config(), |s| s.mss(1460).ts(100, 0), |s| s.ts(101, 0));
+    let (ours, _) = synack.ts.unwrap();
+    // We close first: TIME_WAIT is on our side, TS.Recent = 200.
+    h.stack.tcp_shutdown(h.now, id).unwrap();
+    h.expect(&[exp(ACK | FIN, iss1, peer, 0)]);
+    h.feed(&Seg::new(40000, 80, ACK | FIN, peer, iss1 + 1).ts(200, ours));
+    h.expect(&[exp(ACK, iss1 + 1, peer + 1, 0)]);
+    assert_eq!(h.state(id), State::TimeWait);
+    h.stack.tcp_release(h.now, id);
+    // A higher sequence number but an older timestamp: an old duplicate
+    // (RFC 6191), PAWS answers it and TIME_WAIT stays.
+    h.feed(&Seg::new(40000, 80, SYN, peer + 100_000, 0).ts(150, 0));
+    h.expect(&[exp(ACK, iss1 + 1, peer + 1, 0)]);
+    assert_eq!(h.stack.stats().tcp_paws_rejected, 1);
+    // A lower sequence number (the client's ISN clock wrapped, say) but a
+    // newer timestamp: a new incarnation, TIME_WAIT ends.
+    h.at(SEC);
+    h.feed(&Seg::new(40000, 80, SYN, peer - 10, 0).mss(1460).ts(300, 0));
+    let synack = h.out();
+    assert_eq!(synack.len(), 1, "{synack:?}");
+    assert_eq!((synack[0].flags, synack[0].ack), (SYN | ACK, peer - 9));
+    assert_eq!(synack[0].ts.map(|t| t.1), Some(300));
+    assert_eq!(h.stack.listener_queues(l).unwrap().syn_received, 1);
+}
