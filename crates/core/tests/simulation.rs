@@ -8,7 +8,7 @@
 
 use sha2::{Digest, Sha256};
 use std::net::{Ipv4Addr, SocketAddrV4};
-use tunstack_core::{Error, Event, Instant, SocketId, Stack, StackConfig, State};
+use tunstack_core::{Error, Event, Instant, SocketId, Stack, StackConfig, State, TcpConfig};
 use tunstack_device::{Impairment, ImpairmentConfig};
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 9, 0, 1);
@@ -46,9 +46,10 @@ struct Side {
 }
 
 impl Side {
-    fn new(addr: Ipv4Addr, seed: u64, data: Vec<u8>) -> Side {
+    fn new(addr: Ipv4Addr, seed: u64, data: Vec<u8>, tcp: &dyn Fn(&mut TcpConfig)) -> Side {
         let mut c = StackConfig::new(addr, 24);
         c.seed = seed;
+        tcp(&mut c.tcp);
         Side {
             stack: Stack::new(c),
             listener: None,
@@ -150,8 +151,20 @@ struct Outcome {
 }
 
 fn run(imp: ImpairmentConfig, up: usize, down: usize, seed: u64) -> Outcome {
-    let mut client = Side::new(CLIENT, seed, pattern(seed ^ 1, up));
-    let mut server = Side::new(SERVER, seed ^ 0xabc, pattern(seed ^ 2, down));
+    run_with(imp, up, down, seed, &|_| {}, &|_| {})
+}
+
+/// `run` with each side's TCP configuration adjusted.
+fn run_with(
+    imp: ImpairmentConfig,
+    up: usize,
+    down: usize,
+    seed: u64,
+    client_tcp: &dyn Fn(&mut TcpConfig),
+    server_tcp: &dyn Fn(&mut TcpConfig),
+) -> Outcome {
+    let mut client = Side::new(CLIENT, seed, pattern(seed ^ 1, up), client_tcp);
+    let mut server = Side::new(SERVER, seed ^ 0xabc, pattern(seed ^ 2, down), server_tcp);
     let mut c2s = Impairment::new(ImpairmentConfig {
         seed: seed ^ 3,
         ..imp.clone()
@@ -244,17 +257,28 @@ fn run(imp: ImpairmentConfig, up: usize, down: usize, seed: u64) -> Outcome {
     }
 }
 
-fn check(out: Outcome, lossy: bool) {
+/// What the link did, for the checks on the counters.
+#[derive(Clone, Copy, PartialEq)]
+enum Link {
+    /// No loss: no retransmission, no RST.
+    Clean,
+    /// Loss and reordering: retransmissions and out-of-order segments.
+    Lossy,
+    /// Anything: only completion and integrity are checked.
+    Any,
+}
+
+fn check(out: Outcome, link: Link, label: &str) {
     let Outcome {
         client,
         server,
         now,
     } = out;
-    let ctx = format!("at {now} µs");
+    let ctx = format!("{label} at {now} µs");
     // Virtual time until both sides had read everything, for comparing
     // changes; not asserted (speed is not a test outcome).
     eprintln!(
-        "simulation: {} + {} bytes transferred in {:.3} s virtual",
+        "simulation {label}: {} + {} bytes transferred in {:.3} s virtual",
         client.data.len(),
         server.data.len(),
         client.eof_at.max(server.eof_at).unwrap_or(now) as f64 / 1e6
@@ -289,14 +313,14 @@ fn check(out: Outcome, lossy: bool) {
         "{ctx}: {:?}",
         client.stack.netstat()
     );
-    assert_eq!(server.stack.netstat().len(), 1);
+    assert_eq!(server.stack.netstat().len(), 1, "{ctx}");
     assert_eq!(client.stack.poll_at(), None);
     assert_eq!(server.stack.poll_at(), None);
     assert!(
         client.states.contains(&State::Established) && server.states.contains(&State::Established)
     );
     let (cs, ss) = (client.stack.stats(), server.stack.stats());
-    if lossy {
+    if link == Link::Lossy {
         assert!(
             cs.tcp_retrans_segs > 0 && ss.tcp_retrans_segs > 0,
             "{cs:?} {ss:?}"
@@ -305,7 +329,7 @@ fn check(out: Outcome, lossy: bool) {
             ss.tcp_ofo_queued > 0,
             "reordering/loss must have produced out-of-order segments"
         );
-    } else {
+    } else if link == Link::Clean {
         assert_eq!(
             (cs.tcp_retrans_segs, ss.tcp_retrans_segs),
             (0, 0),
@@ -322,7 +346,7 @@ fn ten_megabytes_over_a_clean_link() {
         ..Default::default()
     };
     let out = run(imp, 10 << 20, 1 << 20, 7);
-    check(out, false);
+    check(out, Link::Clean, "clean");
 }
 
 #[test]
@@ -336,7 +360,7 @@ fn ten_megabytes_through_loss_reordering_and_duplication() {
         ..Default::default()
     };
     let out = run(imp, 10 << 20, 1 << 20, 11);
-    check(out, true);
+    check(out, Link::Lossy, "lossy");
 }
 
 #[test]
@@ -352,6 +376,44 @@ fn other_seeds_with_loss_and_a_rate_limit() {
             ..Default::default()
         };
         let out = run(imp, 1 << 20, 256 << 10, seed);
-        check(out, true);
+        check(out, Link::Lossy, &format!("seed {seed}"));
+    }
+}
+
+/// Options drawn from `bits`: each side offers its own mix, so every
+/// combination of window scaling, timestamps, SACK and delayed ACK meets
+/// every other, over every kind of impairment.
+fn options_from(bits: u64) -> impl Fn(&mut TcpConfig) {
+    move |c: &mut TcpConfig| {
+        c.window_scaling = bits & 1 == 0;
+        c.timestamps = bits & 2 == 0;
+        c.sack = bits & 4 == 0;
+        c.delayed_ack = if bits & 8 == 0 { 40 * MS } else { 0 };
+        c.recv_buffer = [256 << 10, 64 << 10, 16 << 10, 1 << 20][(bits >> 4) as usize % 4];
+    }
+}
+
+#[test]
+fn every_option_mix_completes_over_every_impairment() {
+    for seed in 0..256u64 {
+        let imp = ImpairmentConfig {
+            loss: [0.0, 0.01, 0.05, 0.2][(seed % 4) as usize],
+            reorder: [0.0, 0.05][(seed / 4 % 2) as usize],
+            duplicate: [0.0, 0.02][(seed / 8 % 2) as usize],
+            corrupt: [0.0, 0.01][(seed / 16 % 2) as usize],
+            delay_us: [MS, 10 * MS][(seed / 32 % 2) as usize],
+            jitter_us: MS,
+            ..Default::default()
+        };
+        let mix = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let out = run_with(
+            imp,
+            200 << 10,
+            50 << 10,
+            seed,
+            &options_from(mix >> 8),
+            &options_from(mix >> 24),
+        );
+        check(out, Link::Any, &format!("mix {seed}"));
     }
 }

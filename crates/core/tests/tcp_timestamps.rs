@@ -115,6 +115,20 @@ fn tsecr_gives_an_rtt_sample_for_a_retransmission() {
     // RFC 6298: SRTT = 7/8 · 10 ms + 1/8 · 50 ms.
     assert_eq!(info.srtt_us, 15 * MS);
     assert_eq!(info.backoff, 0);
+
+    // Again, but the ACK that comes echoes a TSval from before the
+    // retransmission (the peer took our resend as a duplicate, its
+    // TS.Recent stayed): it measures the timeout, not the path. No sample.
+    h.at(2 * SEC);
+    h.stack.tcp_send(h.now, id, b"again").unwrap();
+    h.out();
+    h.at(2 * SEC + 200 * MS);
+    h.expect(&[exp(ACK | PSH, iss1 + 4, peer, 5)]);
+    h.at(2 * SEC + 220 * MS);
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 9).ts(2001, offset + 2000));
+    let info = h.stack.tcp_info(id).unwrap();
+    assert_eq!(info.srtt_us, 15 * MS, "the 220 ms 'sample' was refused");
+    assert_eq!((info.backoff, info.bytes_in_flight), (0, 0));
 }
 
 #[test]

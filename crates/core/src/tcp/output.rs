@@ -220,6 +220,7 @@ impl Tcb {
         }
         let (len, fin) = self.send_data(env, seq, len, fin);
         self.rtt_timing = None;
+        self.rtx_ts = Some(self.ts_val(env.now));
         env.stats.tcp_retrans_segs += 1;
         self.total_retransmits += 1;
         len + fin as u32
@@ -385,6 +386,7 @@ impl Tcb {
             let (len, fin) = self.send_data(env, seq, len, fin);
             self.snd_nxt = seq + len + fin as u32;
             if resend {
+                self.rtx_ts = Some(self.ts_val(env.now));
                 env.stats.tcp_retrans_segs += 1;
                 self.total_retransmits += 1;
             } else if len > 0 {

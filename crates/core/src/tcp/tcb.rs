@@ -111,6 +111,9 @@ pub struct Tcb {
     pub rtt: RttEstimator,
     /// Segment being timed for an RTT sample: (sequence, send time).
     pub rtt_timing: Option<(Seq, Instant)>,
+    /// TSval of our latest retransmission: an echo older than that cannot
+    /// tell which transmission an ACK answers.
+    pub rtx_ts: Option<u32>,
     /// Consecutive expiries of the retransmission timer.
     pub retries: u32,
     pub dupacks: u32,
@@ -200,6 +203,7 @@ impl Tcb {
             recv_buf: RecvBuffer::new(tcp.recv_buffer.clamp(1, MAX_BUFFER)),
             rtt: RttEstimator::new(tcp.rto_initial, tcp.rto_min, tcp.rto_max),
             rtt_timing: None,
+            rtx_ts: None,
             retries: 0,
             dupacks: 0,
             recover: iss,

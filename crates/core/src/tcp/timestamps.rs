@@ -92,6 +92,14 @@ impl Tcb {
         if ecr == 0 {
             return None;
         }
+        // An echo from before our latest retransmission: the peer's
+        // TS.Recent did not move (it took the retransmission as a
+        // duplicate, or lost our segments since), so the echo measures
+        // our timeout wait rather than the path. Taking it would inflate
+        // the RTO, whose next backoff would inflate the next such sample.
+        if self.rtx_ts.is_some_and(|r| ts_before(ecr, r)) {
+            return None;
+        }
         let ms = self.ts_val(env.now).wrapping_sub(ecr);
         // An echo from the future or from before this connection is bogus.
         if ms as i32 >= 0 && u64::from(ms) * 1000 <= env.config.tcp.rto_max {
