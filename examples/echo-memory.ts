@@ -18,7 +18,9 @@ server.createServer((socket) => socket.pipe(socket)).listen(7);
 const payload = Buffer.alloc(1 << 20, 'tunstack ');
 const sock = client.connect({ host: '10.0.0.1', port: 7 }, () => sock.end(payload));
 sock.on('tcp', (ev) => {
-  if (ev.type === 'retransmit') console.log(`retransmit seq=${ev.seq} attempt ${ev.attempt} after ${ev.rtoMs} ms`);
+  if (ev.type === 'retransmit') {
+    console.log(ev.reason === 'fast' ? `fast retransmit seq=${ev.seq} (three duplicate ACKs)` : `timeout: retransmit seq=${ev.seq}, attempt ${ev.attempt}, next RTO ${ev.rtoMs} ms`);
+  }
 });
 const hash = createHash('sha256');
 let received = 0;
