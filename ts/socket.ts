@@ -591,7 +591,9 @@ export class Socket extends Duplex {
   // id until the connection reaches CLOSED and does what tcp_release does
   // for an orphan itself: FIN, read and drop what was already received, RST
   // on new data ("data after close"), give up FIN_WAIT_2 after 2×MSL. The
-  // peer sees the same segments either way.
+  // peer sees the same segments either way, except when FIN_WAIT_2 times
+  // out: the engine ends an orphan silently, this sends a RST, as Linux
+  // does for orphans.
 
   #wantsObservation(): boolean {
     const st = this.#state;
@@ -621,9 +623,13 @@ export class Socket extends Duplex {
       this.#release();
     } else if (this.#state === 'FIN_WAIT_2' && this.#finWait2Timer === undefined) {
       this.#finWait2Timer = setTimeout(() => {
-        // Hand it to the engine as an orphan, which ends FIN_WAIT_2 by itself.
-        this.#stopObserving();
-        this.#release();
+        // The peer never sent its FIN. Give up as Linux gives up an
+        // orphaned FIN_WAIT_2 (tcp_fin_timeout, here 2×MSL): with a RST.
+        // CLOSED follows, and with it the release.
+        this.#finWait2Timer = undefined;
+        const id = this.#id;
+        if (id === undefined) return;
+        this.#call(() => this.#d.native.tcpAbort(id));
       }, 2 * this.#d.mslMs);
       this.#finWait2Timer.unref();
     }
