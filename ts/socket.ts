@@ -77,7 +77,10 @@ const DEFAULT_KEEPALIVE_MS = 2 * 60 * 60 * 1000;
  *
  * Extras beyond node:net: {@link Socket.info} (TCP_INFO), the opt-in
  * `'tcp'` event ({@link TcpEvent}: state changes, retransmissions) and
- * {@link Socket.resetAndDestroy}.
+ * {@link Socket.resetAndDestroy}. While `'tcp'` has listeners (on the
+ * socket or its stack), the events continue after 'close' until the
+ * connection reaches CLOSED, so the end of the close — FIN_WAIT_2,
+ * TIME_WAIT and its 2×MSL, LAST_ACK — can be watched.
  */
 export class Socket extends Duplex {
   readonly #d: Dispatcher;
@@ -711,7 +714,7 @@ export class Socket extends Duplex {
 }
 
 export interface Socket {
-  /** The opt-in typed internals: state changes and retransmissions ({@link TcpEvent}). */
+  /** The opt-in typed internals: state changes and retransmissions ({@link TcpEvent}), until CLOSED (even after 'close'). */
   on(event: 'tcp', listener: (ev: TcpEvent) => void): this;
   /** Emitted when the connection is established. */
   on(event: 'connect' | 'ready' | 'end' | 'finish' | 'drain' | 'timeout', listener: () => void): this;
