@@ -63,6 +63,12 @@ fn convert(event: RtEvent) -> NativeEvent {
             e.rto_ms = Some(rto_us as f64 / 1000.0);
             e
         }
+        RtEvent::Note { id, note } => {
+            let (kind, reason) = note.names();
+            let mut e = with_id(kind, id.0);
+            e.reason = Some(reason.to_string());
+            e
+        }
         RtEvent::Udp { id, data, from } => {
             let mut e = with_id("udp", id.0);
             e.data = Some(Buffer::from(data));

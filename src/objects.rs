@@ -30,6 +30,8 @@ pub struct NativeEvent {
     pub window: Option<u32>,
     pub address: Option<String>,
     pub port: Option<u32>,
+    /// Why (rst-sent), what became of it (rst-received), or what triggered it (challenge-ack).
+    pub reason: Option<String>,
 }
 
 impl NativeEvent {
@@ -55,6 +57,7 @@ impl NativeEvent {
             window: None,
             address: None,
             port: None,
+            reason: None,
         }
     }
 }

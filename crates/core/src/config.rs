@@ -88,6 +88,23 @@ pub struct TcpConfig {
     pub ephemeral_first: u16,
     /// Last ephemeral port (inclusive). Linux: 60999.
     pub ephemeral_last: u16,
+    /// Ignore a RST that arrives in TIME_WAIT (RFC 1337's remedy for
+    /// TIME_WAIT assassination) instead of ending TIME_WAIT early.
+    pub rfc1337: bool,
+    /// Bound on connections in TIME_WAIT; beyond it the oldest is ended
+    /// early and counted (Linux tcp_max_tw_buckets).
+    pub max_time_wait: usize,
+    /// Idle time before the first keepalive probe when a socket enables
+    /// keepalive without giving one, µs (Linux tcp_keepalive_time: 2 h).
+    pub keepalive_time: u64,
+    /// Interval between unanswered keepalive probes, µs (Linux tcp_keepalive_intvl: 75 s).
+    pub keepalive_interval: u64,
+    /// Unanswered keepalive probes before ETIMEDOUT (Linux tcp_keepalive_probes: 9).
+    pub keepalive_probes: u32,
+    /// Give up with ETIMEDOUT when sent data stays unacknowledged (or a
+    /// zero window stays closed, or keepalives go unanswered) this long,
+    /// µs; 0 = off, the retry counts decide (Linux TCP_USER_TIMEOUT).
+    pub user_timeout: u64,
 }
 
 impl Default for TcpConfig {
@@ -111,6 +128,12 @@ impl Default for TcpConfig {
             max_connections: 1 << 20,
             ephemeral_first: 32768,
             ephemeral_last: 60999,
+            rfc1337: true,
+            max_time_wait: 262_144,
+            keepalive_time: 7200 * SECONDS,
+            keepalive_interval: 75 * SECONDS,
+            keepalive_probes: 9,
+            user_timeout: 0,
         }
     }
 }

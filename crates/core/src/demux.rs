@@ -144,7 +144,7 @@ impl Stack {
     }
 
     /// End a connection in TIME_WAIT now.
-    fn retire(&mut self, id: SocketId) {
+    pub(crate) fn retire(&mut self, id: SocketId) {
         if let Some(t) = self.sockets.tcb_mut(id) {
             t.set_state(&mut self.env, State::Closed);
         }

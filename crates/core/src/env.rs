@@ -9,6 +9,7 @@ use crate::ip;
 use crate::stats::Stats;
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::segment::{self, SegmentOut, RST};
+use crate::tcp::time_wait::TimeWaitList;
 use crate::tcp::timers::TimerHeap;
 use crate::time::Instant;
 use crate::tx::TxQueue;
@@ -28,6 +29,8 @@ pub struct Env {
     pub events: VecDeque<Event>,
     pub stats: Stats,
     pub timers: TimerHeap,
+    /// Connections in TIME_WAIT, for its bound.
+    pub time_wait: TimeWaitList,
     pub isn: IsnGenerator,
     ip_id: u16,
 }
@@ -44,6 +47,7 @@ impl Env {
             events: VecDeque::new(),
             stats: Stats::default(),
             timers: TimerHeap::default(),
+            time_wait: TimeWaitList::default(),
             isn,
             ip_id,
         }

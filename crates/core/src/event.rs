@@ -40,6 +40,103 @@ pub enum Event {
         attempt: u32,
         rto_us: u64,
     },
+    /// Something the opt-in 'tcp' events report and nothing needs to act
+    /// on: a RST sent or received, a challenge ACK.
+    Note { id: SocketId, note: Note },
     /// A UDP datagram is waiting in a bound UDP socket's queue; call `udp_recv`.
     UdpReadable { id: SocketId },
+}
+
+/// A diagnostic event of one connection (see [`Event::Note`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    /// We sent a RST, and why.
+    ResetSent(ResetReason),
+    /// A RST arrived, and what became of it.
+    ResetReceived(ResetOutcome),
+    /// We sent a challenge ACK (RFC 5961) in answer to a segment that may
+    /// be a blind attack: the true peer answers it, an attacker cannot.
+    ChallengeAck(ChallengeTrigger),
+}
+
+impl Note {
+    /// The kind and its detail as short kebab-case names (for JS), e.g.
+    /// `("rst-received", "challenged")`.
+    pub fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Note::ResetSent(r) => ("rst-sent", r.name()),
+            Note::ResetReceived(o) => ("rst-received", o.name()),
+            Note::ChallengeAck(t) => ("challenge-ack", t.name()),
+        }
+    }
+}
+
+/// Why a connection sent a RST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetReason {
+    /// The application aborted it (`resetAndDestroy`, SO_LINGER 0).
+    Aborted,
+    /// The application closed it with received data still unread (RFC
+    /// 9293 §3.10.4 permits, Linux does: the peer learns its data was lost).
+    UnreadData,
+    /// Data arrived after the application closed it: nobody can read it.
+    DataAfterClose,
+}
+
+impl ResetReason {
+    /// A short kebab-case name (for JS).
+    pub fn name(self) -> &'static str {
+        match self {
+            ResetReason::Aborted => "aborted",
+            ResetReason::UnreadData => "unread-data",
+            ResetReason::DataAfterClose => "data-after-close",
+        }
+    }
+}
+
+/// What a connection did with a RST it received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetOutcome {
+    /// Its sequence number was exactly RCV.NXT: the connection is reset.
+    Accepted,
+    /// In the window but not exact: answered with a challenge ACK (RFC 5961 §3.2).
+    Challenged,
+    /// Outside the window: dropped silently.
+    OutOfWindow,
+    /// In TIME_WAIT: ignored (RFC 1337).
+    Ignored,
+}
+
+impl ResetOutcome {
+    /// A short kebab-case name (for JS).
+    pub fn name(self) -> &'static str {
+        match self {
+            ResetOutcome::Accepted => "accepted",
+            ResetOutcome::Challenged => "challenged",
+            ResetOutcome::OutOfWindow => "out-of-window",
+            ResetOutcome::Ignored => "ignored",
+        }
+    }
+}
+
+/// The segment a challenge ACK answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeTrigger {
+    /// A RST in the window but not at RCV.NXT (RFC 5961 §3.2).
+    Rst,
+    /// A SYN in a synchronized state (RFC 5961 §4.2).
+    Syn,
+    /// An ACK too old to be believed (RFC 5961 §5.2).
+    Ack,
+}
+
+impl ChallengeTrigger {
+    /// A short name (for JS).
+    pub fn name(self) -> &'static str {
+        match self {
+            ChallengeTrigger::Rst => "rst",
+            ChallengeTrigger::Syn => "syn",
+            ChallengeTrigger::Ack => "ack",
+        }
+    }
 }

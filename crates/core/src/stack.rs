@@ -5,7 +5,7 @@
 use crate::config::StackConfig;
 use crate::env::Env;
 use crate::error::Error;
-use crate::event::Event;
+use crate::event::{Event, ResetReason};
 use crate::ip;
 use crate::random::KeyedState;
 use crate::slab::{Slab, Socket};
@@ -385,15 +385,7 @@ impl Stack {
             self.settle_timers();
             return;
         }
-        self.with_tcb(now, id, |t, env| {
-            if !matches!(t.state, State::Closed | State::SynSent | State::TimeWait) {
-                t.send_rst(env);
-                if matches!(t.state, State::Established | State::CloseWait) {
-                    env.stats.tcp_estab_resets += 1;
-                }
-            }
-            t.terminate(env, None);
-        });
+        self.with_tcb(now, id, |t, env| t.reset(env, ResetReason::Aborted));
     }
 
     /// The user lets go of the handle (like close(2) on the fd). A listener
@@ -420,6 +412,13 @@ impl Stack {
             State::SynSent => {
                 t.orphan = true;
                 t.terminate(&mut self.env, None);
+            }
+            _ if !t.recv_buf.is_empty() && !matches!(t.state, State::TimeWait) => {
+                // Closing with unread data resets (RFC 9293 §3.10.4, as
+                // Linux does): the peer learns its data was not consumed.
+                t.orphan = true;
+                t.recv_buf.clear();
+                t.reset(&mut self.env, ResetReason::UnreadData);
             }
             _ => {
                 t.orphan = true;
@@ -464,6 +463,34 @@ impl Stack {
             t.arm_keepalive(env);
         })
         .ok_or(Error::BadHandle)
+    }
+
+    /// Keepalive probe interval (TCP_KEEPINTVL, µs) and how many probes
+    /// go unanswered before ETIMEDOUT (TCP_KEEPCNT).
+    pub fn tcp_set_keepalive_probes(
+        &mut self,
+        id: SocketId,
+        interval: u64,
+        probes: u32,
+    ) -> Result<(), Error> {
+        if interval == 0 || probes == 0 {
+            return Err(Error::InvalidInput);
+        }
+        let now = self.env.now;
+        self.with_tcb(now, id, |t, _| {
+            t.keepalive_interval = interval;
+            t.keepalive_max_probes = probes;
+        })
+        .ok_or(Error::BadHandle)
+    }
+
+    /// TCP_USER_TIMEOUT in µs (0 = off): give up with ETIMEDOUT when sent
+    /// data stays unacknowledged that long (RFC 5482's user timeout; it
+    /// also bounds zero-window probing and keepalive).
+    pub fn tcp_set_user_timeout(&mut self, id: SocketId, timeout: u64) -> Result<(), Error> {
+        let now = self.env.now;
+        self.with_tcb(now, id, |t, _| t.user_timeout = timeout)
+            .ok_or(Error::BadHandle)
     }
 
     /// A snapshot of the connection's internals.

@@ -34,6 +34,27 @@ pub struct Stats {
     /// Segments dropped by PAWS: a timestamp older than TS.Recent (RFC
     /// 7323 §5; Linux's PAWSEstabRejected).
     pub tcp_paws_rejected: u64,
+    /// Connections ended by a timeout: retransmissions, zero-window probes
+    /// or keepalives unanswered, or the user timeout (Linux TCPAbortOnTimeout).
+    pub tcp_abort_on_timeout: u64,
+    /// Connections reset because they were closed with unread data
+    /// (Linux TCPAbortOnClose).
+    pub tcp_abort_on_close: u64,
+    /// Connections reset because data arrived after the application
+    /// closed them (Linux TCPAbortOnData).
+    pub tcp_abort_on_data: u64,
+    /// Challenge ACKs sent (RFC 5961; Linux TCPChallengeACK).
+    pub tcp_challenge_acks: u64,
+    /// Challenge or out-of-window ACKs suppressed by the per-connection
+    /// rate limit (Linux TCPACKSkipped*).
+    pub tcp_ack_skipped: u64,
+    /// Segments whose ACK field was too old to be believed (RFC 5961 §5).
+    pub tcp_old_acks: u64,
+    /// RSTs ignored in TIME_WAIT (RFC 1337).
+    pub tcp_rfc1337_ignored: u64,
+    /// TIME_WAIT connections ended early because the bound was reached
+    /// (Linux TCPTimeWaitOverflow).
+    pub tcp_time_wait_overflow: u64,
     pub udp_in_datagrams: u64,
     pub udp_out_datagrams: u64,
     pub udp_no_ports: u64,

@@ -219,7 +219,9 @@ fn we_advertise_a_zero_window_and_reopen_it() {
 
 #[test]
 fn keepalive_probes_then_gives_up() {
-    let (mut h, id, iss1, peer, port) = connected(config(), 1460, 65535);
+    let mut c = config();
+    c.tcp.keepalive_interval = 10 * SEC;
+    let (mut h, id, iss1, peer, port) = connected(c, 1460, 65535);
     h.stack.tcp_set_keepalive(id, Some(10 * SEC)).unwrap();
     let start = h.now;
     assert_eq!(h.stack.poll_at(), Some(start + 10 * SEC));

@@ -81,6 +81,12 @@ pub enum RtEvent {
         attempt: u32,
         rto_us: u64,
     },
+    /// A diagnostic note of the engine (RST sent or received, challenge
+    /// ACK), for the opt-in 'tcp' events.
+    Note {
+        id: SocketId,
+        note: tunstack_core::event::Note,
+    },
     /// One UDP datagram.
     Udp {
         id: SocketId,

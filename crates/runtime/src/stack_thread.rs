@@ -392,6 +392,7 @@ fn collect_events(
                 attempt,
                 rto_us,
             }),
+            Event::Note { id, note } => events.push(RtEvent::Note { id, note }),
             Event::UdpReadable { id } => loop {
                 let mut data = Vec::new();
                 match engine.stack.udp_recv(id, &mut data) {

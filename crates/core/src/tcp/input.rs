@@ -14,7 +14,7 @@ use super::state::State;
 use super::tcb::Tcb;
 use crate::env::Env;
 use crate::error::Error;
-use crate::event::Event;
+use crate::event::{ChallengeTrigger, Event, Note, ResetOutcome, ResetReason};
 
 impl Tcb {
     /// Process one inbound segment. `accept_room`: for a passive child in
@@ -86,7 +86,12 @@ impl Tcb {
                     // A retransmitted FIN: our last ACK was lost; restart 2MSL.
                     self.timers.close = Some(env.now + 2 * env.config.tcp.msl);
                 }
-                if !seg.rst() {
+                if seg.rst() {
+                    self.note(env, Note::ResetReceived(ResetOutcome::OutOfWindow));
+                } else if seg.syn() {
+                    // Whatever its sequence number (RFC 5961 §4.2).
+                    self.send_challenge_ack(env, ChallengeTrigger::Syn);
+                } else {
                     self.send_oow_ack(env, seg_len);
                 }
                 return;
@@ -124,17 +129,27 @@ impl Tcb {
         }
 
         if seg.rst() {
-            if seg.seq == self.rcv_nxt {
-                return self.reset_by_peer(env);
+            let outcome = if self.state == State::TimeWait && env.config.tcp.rfc1337 {
+                // RFC 1337: a RST must not cut TIME_WAIT short, or an old
+                // duplicate could be taken for part of a new incarnation.
+                env.stats.tcp_rfc1337_ignored += 1;
+                ResetOutcome::Ignored
+            } else if seg.seq == self.rcv_nxt {
+                ResetOutcome::Accepted
+            } else {
+                // In window but not exact: challenge ACK (RFC 5961 §3.2).
+                self.send_challenge_ack(env, ChallengeTrigger::Rst);
+                ResetOutcome::Challenged
+            };
+            self.note(env, Note::ResetReceived(outcome));
+            if outcome == ResetOutcome::Accepted {
+                self.reset_by_peer(env);
             }
-            // In window but not exact: challenge ACK (RFC 5961 §3.2),
-            // rate-limited (§7).
-            self.send_oow_ack(env, 0);
             return;
         }
         if syn {
             // SYN in a synchronized state: challenge ACK (RFC 5961 §4.2).
-            self.send_ack(env);
+            self.send_challenge_ack(env, ChallengeTrigger::Syn);
             return;
         }
         self.update_ts_recent(env, seg);
@@ -180,6 +195,13 @@ impl Tcb {
             // Acknowledges something never sent.
             env.stats.tcp_in_errs += 1;
             self.send_oow_ack(env, data.len() as u32 + fin as u32);
+            return;
+        }
+        if seg.ack.lt(self.snd_una - self.max_snd_wnd) {
+            // Older than any window the peer ever had open: not the peer
+            // (RFC 5961 §5.2, as Linux's tcp_ack); drop and challenge.
+            env.stats.tcp_old_acks += 1;
+            self.send_challenge_ack(env, ChallengeTrigger::Ack);
             return;
         }
         self.probes_unanswered = 0;
@@ -247,9 +269,7 @@ impl Tcb {
                 State::Established | State::FinWait1 | State::FinWait2 => {
                     if self.orphan {
                         // Nobody will ever read this: reset, as Linux does.
-                        self.send_rst(env);
-                        env.stats.tcp_estab_resets += 1;
-                        return self.terminate(env, None);
+                        return self.reset(env, ResetReason::DataAfterClose);
                     }
                     self.receive_text(env, seq, data, fin);
                 }
@@ -384,6 +404,7 @@ impl Tcb {
             self.cc.on_ack(data, mss);
         }
         self.dupacks = 0;
+        self.progress_at = env.now;
         self.timers.rtx = if self.snd_una == self.snd_max {
             None
         } else {

@@ -17,5 +17,6 @@ pub(crate) mod send_buffer;
 pub mod seq;
 pub mod state;
 pub(crate) mod tcb;
+pub(crate) mod time_wait;
 pub(crate) mod timers;
 pub(crate) mod timestamps;

@@ -9,6 +9,7 @@ use super::seq::Seq;
 use super::state::State;
 use super::tcb::Tcb;
 use crate::env::Env;
+use crate::event::{ChallengeTrigger, Note, ResetReason};
 use crate::time::{Instant, MILLIS};
 use std::net::SocketAddrV4;
 
@@ -115,9 +116,7 @@ impl Tcb {
         } else {
             None
         };
-        if self.timers.rtx.is_none() {
-            self.timers.rtx = Some(env.now + self.rtt.rto());
-        }
+        self.arm_rtx(env);
     }
 
     /// A pure ACK. Its sequence number is the highest sent, which every
@@ -130,18 +129,33 @@ impl Tcb {
     /// §3.10.7.4). Zero-length ones are answered at most once per
     /// [`OOW_ACK_INTERVAL`] (Linux's tcp_invalid_ratelimit): two ends that
     /// disagree about the sequence space would otherwise ACK each other's
-    /// ACKs forever.
-    pub fn send_oow_ack(&mut self, env: &mut Env, seg_len: u32) {
+    /// ACKs forever. Returns whether the ACK went out.
+    pub fn send_oow_ack(&mut self, env: &mut Env, seg_len: u32) -> bool {
         if seg_len == 0 {
             if self
                 .oow_ack_at
                 .is_some_and(|t| env.now < t + OOW_ACK_INTERVAL)
             {
-                return;
+                env.stats.tcp_ack_skipped += 1;
+                return false;
             }
             self.oow_ack_at = Some(env.now);
         }
         self.send_ack(env);
+        true
+    }
+
+    /// A challenge ACK (RFC 5961 §3.2, §4.2, §5.2), rate-limited per
+    /// connection like any ACK to an unacceptable segment (§7). Per
+    /// connection, not stack-wide: a global budget is a side channel that
+    /// lets an off-path attacker count challenge ACKs (CVE-2016-5696).
+    pub fn send_challenge_ack(&mut self, env: &mut Env, trigger: ChallengeTrigger) -> bool {
+        if !self.send_oow_ack(env, 0) {
+            return false;
+        }
+        env.stats.tcp_challenge_acks += 1;
+        self.note(env, Note::ChallengeAck(trigger));
+        true
     }
 
     /// A probe the peer must answer with an ACK carrying its window: an
@@ -154,6 +168,24 @@ impl Tcb {
     /// RST for an established connection we abort.
     pub fn send_rst(&mut self, env: &mut Env) {
         self.control(env, self.snd_max, RST | ACK);
+    }
+
+    /// Abort the connection with a RST, saying why, and end it.
+    pub fn reset(&mut self, env: &mut Env, reason: ResetReason) {
+        if matches!(self.state, State::Closed | State::SynSent | State::TimeWait) {
+            return self.terminate(env, None);
+        }
+        self.send_rst(env);
+        if matches!(self.state, State::Established | State::CloseWait) {
+            env.stats.tcp_estab_resets += 1;
+        }
+        match reason {
+            ResetReason::UnreadData => env.stats.tcp_abort_on_close += 1,
+            ResetReason::DataAfterClose => env.stats.tcp_abort_on_data += 1,
+            ResetReason::Aborted => {}
+        }
+        self.note(env, Note::ResetSent(reason));
+        self.terminate(env, None);
     }
 
     /// Send up to `len` data bytes from `seq` (plus FIN when `fin` and all
@@ -398,9 +430,7 @@ impl Tcb {
                 }
                 self.snd_max = self.snd_nxt;
             }
-            if self.timers.rtx.is_none() {
-                self.timers.rtx = Some(env.now + self.rtt.rto());
-            }
+            self.arm_rtx(env);
             self.timers.persist = None;
             self.persist_backoff = 0;
             if force || fin {

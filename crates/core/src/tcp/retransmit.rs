@@ -1,7 +1,9 @@
 //! Timer expiry for one connection: retransmission timeout with backoff
 //! and give-up (RFC 6298 §5, RFC 9293 §3.8.3), the persist timer that
 //! probes a zero window (RFC 9293 §3.8.6.1), keepalive (RFC 9293
-//! §3.8.4), and the end of TIME_WAIT (2×MSL) or an orphan's FIN_WAIT_2.
+//! §3.8.4), the user timeout (RFC 5482, Linux TCP_USER_TIMEOUT) that
+//! bounds all three, and the end of TIME_WAIT (2×MSL) or an orphan's
+//! FIN_WAIT_2.
 
 use super::cc::CongestionControl;
 use super::state::State;
@@ -9,12 +11,7 @@ use super::tcb::Tcb;
 use crate::env::Env;
 use crate::error::Error;
 use crate::event::Event;
-use crate::time::{Instant, SECONDS};
-
-/// Keepalive probe interval once the idle time has passed (Linux: 75 s).
-pub const KEEPALIVE_INTERVAL: u64 = 75 * SECONDS;
-/// Unanswered keepalive probes before giving up (Linux: 9).
-pub const KEEPALIVE_PROBES: u32 = 9;
+use crate::time::Instant;
 
 fn due(t: &mut Option<Instant>, now: Instant) -> bool {
     match *t {
@@ -94,7 +91,9 @@ impl Tcb {
             }
             _ if self.snd_una != self.snd_max => {
                 env.stats.tcp_timeouts += 1;
-                if self.retries >= tcp.max_retries {
+                if self.retries >= tcp.max_retries || self.user_timed_out(env.now, self.progress_at)
+                {
+                    env.stats.tcp_abort_on_timeout += 1;
                     return self.terminate(env, Some(Error::TimedOut));
                 }
                 self.retries += 1;
@@ -116,7 +115,7 @@ impl Tcb {
                 let len = self.retransmit_head(env);
                 let fin = self.fin_sent() && seq + len == self.send_buf.end_seq();
                 self.snd_nxt = seq + len + fin as u32;
-                self.timers.rtx = Some(env.now + self.rtt.rto());
+                self.timers.rtx = Some(self.clamp_to_user_timeout(env.now + self.rtt.rto()));
                 self.emit(
                     env,
                     Event::Retransmit {
@@ -145,7 +144,12 @@ impl Tcb {
         }
         if self.snd_wnd == 0 {
             self.probes_unanswered += 1;
-            if self.probes_unanswered > env.config.tcp.max_retries {
+            // A window may stay closed for ever while the peer answers
+            // (RFC 9293 MUST-26); only unanswered probes count.
+            if self.probes_unanswered > env.config.tcp.max_retries
+                || (self.probes_unanswered > 1 && self.user_timed_out(env.now, self.last_recv))
+            {
+                env.stats.tcp_abort_on_timeout += 1;
                 return self.terminate(env, Some(Error::TimedOut));
             }
             self.send_probe(env);
@@ -178,12 +182,50 @@ impl Tcb {
             self.timers.keepalive = Some((base + idle).max(now + 1));
             return;
         }
-        if self.keepalive_probes >= KEEPALIVE_PROBES {
+        // With a user timeout it alone decides, once a probe went
+        // unanswered (as Linux's tcp_keepalive_timer does).
+        let give_up = if self.user_timeout > 0 {
+            self.keepalive_probes > 0 && self.user_timed_out(now, self.last_recv)
+        } else {
+            self.keepalive_probes >= self.keepalive_max_probes
+        };
+        if give_up {
+            env.stats.tcp_abort_on_timeout += 1;
             return self.terminate(env, Some(Error::TimedOut));
         }
         self.keepalive_probes += 1;
         self.send_probe(env);
-        self.timers.keepalive = Some(now + KEEPALIVE_INTERVAL.min(idle.max(1)));
+        let next = now + self.keepalive_interval.max(1);
+        self.timers.keepalive = Some(if self.user_timeout > 0 {
+            next.min(self.last_recv + self.user_timeout).max(now + 1)
+        } else {
+            next
+        });
+    }
+
+    /// Arm the retransmission timer if it is not running: a new flight
+    /// starts, and with it the user timeout's clock.
+    pub fn arm_rtx(&mut self, env: &Env) {
+        if self.timers.rtx.is_none() {
+            self.progress_at = env.now;
+            self.timers.rtx = Some(env.now + self.rtt.rto());
+        }
+    }
+
+    /// The user timeout (if set) has passed since `since`.
+    fn user_timed_out(&self, now: Instant, since: Instant) -> bool {
+        self.user_timeout > 0 && now.saturating_sub(since) >= self.user_timeout
+    }
+
+    /// A retransmission deadline no later than the user timeout's, so the
+    /// connection gives up on time rather than at the next backed-off RTO
+    /// (Linux's tcp_clamp_rto_to_user_timeout).
+    fn clamp_to_user_timeout(&self, at: Instant) -> Instant {
+        if self.user_timeout == 0 {
+            return at;
+        }
+        at.min(self.progress_at + self.user_timeout)
+            .max(self.progress_at + 1)
     }
 
     /// Start (or restart) keepalive checking from now.

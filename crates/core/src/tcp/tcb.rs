@@ -15,7 +15,7 @@ use super::timers::Timers;
 use crate::config::MAX_BUFFER;
 use crate::env::Env;
 use crate::error::Error;
-use crate::event::Event;
+use crate::event::{Event, Note};
 use crate::stack::{SocketId, TcpInfo};
 use crate::time::Instant;
 use std::net::SocketAddrV4;
@@ -135,6 +135,15 @@ pub struct Tcb {
     pub keepalive_idle: Option<u64>,
     pub last_recv: Instant,
     pub keepalive_probes: u32,
+    /// Interval between unanswered keepalive probes, µs (TCP_KEEPINTVL).
+    pub keepalive_interval: u64,
+    /// Unanswered probes before giving up (TCP_KEEPCNT).
+    pub keepalive_max_probes: u32,
+    /// TCP_USER_TIMEOUT in µs (0 = off).
+    pub user_timeout: u64,
+    /// When the data now outstanding last made progress: the start of the
+    /// flight, or the latest ACK of new data. The user timeout counts from it.
+    pub progress_at: Instant,
 
     // Counters for tcp_info.
     pub total_retransmits: u64,
@@ -218,6 +227,10 @@ impl Tcb {
             keepalive_idle: None,
             last_recv: env.now,
             keepalive_probes: 0,
+            keepalive_interval: tcp.keepalive_interval,
+            keepalive_max_probes: tcp.keepalive_probes,
+            user_timeout: tcp.user_timeout,
+            progress_at: env.now,
             total_retransmits: 0,
             bytes_acked: 0,
             bytes_received: 0,
@@ -238,6 +251,11 @@ impl Tcb {
         }
     }
 
+    /// Report a diagnostic [`Note`] (for the opt-in 'tcp' events).
+    pub fn note(&self, env: &mut Env, note: Note) {
+        self.emit(env, Event::Note { id: self.id, note });
+    }
+
     /// Change state, reporting the transition (and the end of the
     /// connection when it ends).
     pub fn set_state(&mut self, env: &mut Env, to: State) {
@@ -253,8 +271,12 @@ impl Tcb {
                 to,
             });
         }
+        if from == State::TimeWait {
+            env.time_wait.left();
+        }
         match to {
             State::TimeWait => {
+                env.time_wait.entered(self.id);
                 self.timers.clear();
                 self.timers.close = Some(env.now + 2 * env.config.tcp.msl);
                 self.report_closed(env);

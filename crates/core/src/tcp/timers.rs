@@ -114,8 +114,10 @@ impl Stack {
     }
 
     /// Drop stale heap entries from the top and re-file entries whose
-    /// connection's deadline moved later, so `poll_at` is exact.
+    /// connection's deadline moved later, so `poll_at` is exact. (Also
+    /// where the TIME_WAIT bound is kept: this runs after every input.)
     pub(crate) fn settle_timers(&mut self) {
+        self.enforce_time_wait_limit();
         while let Some((at, id)) = self.env.timers.peek() {
             match self.sockets.tcb_mut(id) {
                 Some(t) if t.timers.heap_at == Some(at) => match t.timers.next() {
