@@ -16,6 +16,8 @@ use crate::options::{NativeImpairment, NativeTunOptions};
 pub struct NativeDevice {
     name: String,
     device: Mutex<Option<Box<dyn Device>>>,
+    /// A memory link's carrier, which stays usable after a stack took the device.
+    switch: Option<memory::LinkSwitch>,
 }
 
 impl NativeDevice {
@@ -23,6 +25,7 @@ impl NativeDevice {
         NativeDevice {
             name: device.name(),
             device: Mutex::new(Some(device)),
+            switch: None,
         }
     }
 
@@ -50,6 +53,19 @@ impl NativeDevice {
     #[napi(getter)]
     pub fn name(&self) -> String {
         self.name.clone()
+    }
+
+    /// Take a memory link down (every packet either way lost) or up, also
+    /// while stacks run on it. EINVAL for other devices.
+    #[napi]
+    pub fn set_link_up(&self, up: bool) -> Result<()> {
+        guard(|| match &self.switch {
+            Some(s) => {
+                s.set_up(up);
+                Ok(())
+            }
+            None => Err(invalid(format!("{} is not a memory link", self.name))),
+        })
     }
 
     /// Wrap this device with an impairment on the packets it receives.
@@ -118,9 +134,14 @@ pub fn memory_link(mtu: Option<u32>) -> Result<Vec<NativeDevice>> {
         }
         let (a, b) =
             memory::try_pair(mtu as usize, memory::DEFAULT_QUEUE_CAPACITY).map_err(io_error)?;
-        Ok(vec![
+        let switch = a.link_switch();
+        let mut ends = vec![
             NativeDevice::new(Box::new(a)),
             NativeDevice::new(Box::new(b)),
-        ])
+        ];
+        for end in &mut ends {
+            end.switch = Some(switch.clone());
+        }
+        Ok(ends)
     })
 }

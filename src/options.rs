@@ -46,6 +46,12 @@ pub struct NativeTcpOptions {
     pub max_connections: Option<u32>,
     pub ephemeral_first: Option<u32>,
     pub ephemeral_last: Option<u32>,
+    pub rfc1337: Option<bool>,
+    pub max_time_wait: Option<u32>,
+    pub keep_alive_time_ms: Option<f64>,
+    pub keep_alive_interval_ms: Option<f64>,
+    pub keep_alive_probes: Option<u32>,
+    pub user_timeout_ms: Option<f64>,
 }
 
 /// Stack options.
@@ -188,6 +194,27 @@ impl NativeTcpOptions {
         }
         if let Some(v) = u16_option("ephemeralLast", self.ephemeral_last)? {
             c.ephemeral_last = v;
+        }
+        if let Some(v) = self.rfc1337 {
+            c.rfc1337 = v;
+        }
+        if let Some(v) = self.max_time_wait {
+            c.max_time_wait = v as usize;
+        }
+        if let Some(v) = ms_to_us("keepAliveTimeMs", self.keep_alive_time_ms)? {
+            c.keepalive_time = v.max(1);
+        }
+        if let Some(v) = ms_to_us("keepAliveIntervalMs", self.keep_alive_interval_ms)? {
+            c.keepalive_interval = v.max(1);
+        }
+        if let Some(v) = self.keep_alive_probes {
+            if v == 0 {
+                return Err(invalid("keepAliveProbes must be at least 1"));
+            }
+            c.keepalive_probes = v;
+        }
+        if let Some(v) = ms_to_us("userTimeoutMs", self.user_timeout_ms)? {
+            c.user_timeout = v;
         }
         if c.ephemeral_first > c.ephemeral_last || c.ephemeral_first == 0 {
             return Err(invalid(format!(

@@ -209,6 +209,24 @@ impl NativeStack {
     }
 
     #[napi]
+    pub fn tcp_set_keep_alive_probes(&self, id: i64, interval_ms: f64, probes: u32) -> Result<()> {
+        guard(|| {
+            self.runtime
+                .tcp_set_keepalive_probes(socket_id(id)?, millis(interval_ms)?, probes)
+                .map_err(|e| runtime_error("setKeepAliveProbes", e))
+        })
+    }
+
+    #[napi]
+    pub fn tcp_set_user_timeout(&self, id: i64, timeout_ms: f64) -> Result<()> {
+        guard(|| {
+            self.runtime
+                .tcp_set_user_timeout(socket_id(id)?, millis(timeout_ms)?)
+                .map_err(|e| runtime_error("setUserTimeout", e))
+        })
+    }
+
+    #[napi]
     pub fn tcp_info(&self, id: i64) -> Result<Option<NativeTcpInfo>> {
         guard(|| {
             let info = self

@@ -8,7 +8,14 @@ import type { EventEmitter } from 'node:events';
 import type { NativeEvent, NativeStack } from './native.js';
 import type { Socket } from './socket.js';
 import { systemError } from './errors.js';
-import type { SegmentEvent, StackTcpEvent, TcpState } from './tcp_events.js';
+import type {
+  SegmentEvent,
+  StackTcpEvent,
+  TcpChallengeAckEvent,
+  TcpResetReceivedEvent,
+  TcpResetSentEvent,
+  TcpState,
+} from './tcp_events.js';
 
 /** Anything that owns a native id. @internal */
 export interface EventSink {
@@ -93,6 +100,9 @@ export class Dispatcher {
       }
       case 'state':
       case 'retransmit':
+      case 'rst-sent':
+      case 'rst-received':
+      case 'challenge-ack':
         if (ev.id !== undefined && this.#stack.listenerCount('tcp') > 0) {
           this.#stack.emit('tcp', toStackTcpEvent(ev));
         }
@@ -127,8 +137,15 @@ function toSegment(ev: NativeEvent): SegmentEvent {
 /** @internal */
 export function toStackTcpEvent(ev: NativeEvent): StackTcpEvent {
   const id = ev.id ?? -1;
-  if (ev.type === 'state') {
-    return { type: 'state', id, from: (ev.from ?? 'CLOSED') as TcpState, to: (ev.to ?? 'CLOSED') as TcpState };
+  switch (ev.type) {
+    case 'state':
+      return { type: 'state', id, from: (ev.from ?? 'CLOSED') as TcpState, to: (ev.to ?? 'CLOSED') as TcpState };
+    case 'rst-sent':
+      return { type: 'rst-sent', id, reason: ev.reason as TcpResetSentEvent['reason'] };
+    case 'rst-received':
+      return { type: 'rst-received', id, outcome: ev.reason as TcpResetReceivedEvent['outcome'] };
+    case 'challenge-ack':
+      return { type: 'challenge-ack', id, trigger: ev.reason as TcpChallengeAckEvent['trigger'] };
   }
   const attempt = ev.attempt ?? 0;
   return {

@@ -42,6 +42,7 @@ export class MemoryLink {
   readonly mtu: number;
   readonly #options: MemoryLinkOptions;
   #devices: NativeDevice[] | undefined;
+  #up = true;
 
   /**
    * Describes a link; the native pair is created when the first end is opened by a stack.
@@ -52,6 +53,23 @@ export class MemoryLink {
     this.mtu = options.mtu ?? 1500;
     this.a = new LinkEnd(this, 'a');
     this.b = new LinkEnd(this, 'b');
+  }
+
+  /** Whether the link is up (see {@link MemoryLink.setUp}). */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /**
+   * Take the link down — a pulled cable: every packet sent either way is
+   * lost, and the stacks notice only through TCP's own timers
+   * (retransmission, keepalive, user timeout) — or bring it back up.
+   * Works while stacks run on it.
+   * @param up - true: packets flow; false: they are lost
+   */
+  setUp(up: boolean): void {
+    this.#up = up;
+    this.#devices?.[0]?.setLinkUp(up);
   }
 
   /**
@@ -79,6 +97,7 @@ export class MemoryLink {
         const imp = this.impairmentOf(s);
         if (imp) dev.impair(imp);
       }
+      if (!this.#up) a.setLinkUp(false);
       this.#devices = devices;
     }
     return this.#devices[side === 'a' ? 0 : 1]!;

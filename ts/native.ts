@@ -51,6 +51,8 @@ export interface NativeDevice {
   readonly name: string;
   /** Wrap this device with an impairment on the packets it receives. */
   impair(options: NativeImpairment): void;
+  /** Memory links only: take the whole link down (every packet lost) or up; works while stacks run on it. */
+  setLinkUp(up: boolean): void;
 }
 
 /** @internal */
@@ -68,6 +70,12 @@ export interface NativeTcpOptions {
   maxConnections?: number;
   ephemeralFirst?: number;
   ephemeralLast?: number;
+  rfc1337?: boolean;
+  maxTimeWait?: number;
+  keepAliveTimeMs?: number;
+  keepAliveIntervalMs?: number;
+  keepAliveProbes?: number;
+  userTimeoutMs?: number;
 }
 
 /** @internal */
@@ -117,6 +125,8 @@ export interface NativeEvent {
   window?: number;
   address?: string;
   port?: number;
+  /** rst-sent: why; rst-received: what became of it; challenge-ack: what triggered it. */
+  reason?: string;
 }
 
 /** @internal */
@@ -186,7 +196,11 @@ export interface NativeStack {
   tcpAbort(id: number): void;
   tcpRelease(id: number): void;
   tcpSetNoDelay(id: number, noDelay: boolean): void;
+  /** `idleMs` 0: the stack's keepAliveTimeMs. */
   tcpSetKeepAlive(id: number, enable: boolean, idleMs: number): void;
+  tcpSetKeepAliveProbes(id: number, intervalMs: number, probes: number): void;
+  /** 0 turns it off. */
+  tcpSetUserTimeout(id: number, timeoutMs: number): void;
   tcpInfo(id: number): NativeTcpInfo | null;
   localAddress(id: number): NativeAddress | null;
   listenerQueues(id: number): NativeQueues | null;
@@ -207,7 +221,7 @@ export interface NativeStack {
 /** The addon's exports. @internal */
 export interface NativeBinding {
   openTun(options: NativeTunOptions): NativeDevice;
-  /** Two connected in-memory endpoints [a, b]. */
+  /** Two connected in-memory endpoints [a, b]; either end's setLinkUp switches the whole link. */
   memoryLink(mtu?: number | null): NativeDevice[];
   openStack(
     device: NativeDevice,

@@ -82,6 +82,25 @@ export interface TcpOptions {
   ephemeralFirst?: number;
   /** Last ephemeral port (inclusive). Default 60999. */
   ephemeralLast?: number;
+  /**
+   * Ignore a RST that arrives in TIME_WAIT instead of letting it end
+   * TIME_WAIT early ("TIME_WAIT assassination", RFC 1337). Default true.
+   */
+  rfc1337?: boolean;
+  /** Most connections in TIME_WAIT; beyond it the oldest is ended early (Linux tcp_max_tw_buckets). Default 262144. */
+  maxTimeWait?: number;
+  /** Idle time before the first keepalive probe when `setKeepAlive(true)` gives none, ms. Default 7200000 (2 h, as Linux). */
+  keepAliveTimeMs?: number;
+  /** Interval between unanswered keepalive probes, ms (TCP_KEEPINTVL). Default 75000. */
+  keepAliveIntervalMs?: number;
+  /** Unanswered keepalive probes before the connection fails with ETIMEDOUT (TCP_KEEPCNT). Default 9. */
+  keepAliveProbes?: number;
+  /**
+   * Fail a connection with ETIMEDOUT when data it sent stays unacknowledged
+   * this long, ms (TCP_USER_TIMEOUT, RFC 5482); it also bounds zero-window
+   * probing and keepalive. 0 (default): the retry counts decide.
+   */
+  userTimeoutMs?: number;
 }
 
 /**

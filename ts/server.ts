@@ -217,6 +217,9 @@ export class Server extends EventEmitter {
         return;
       case 'state':
       case 'retransmit':
+      case 'rst-sent':
+      case 'rst-received':
+      case 'challenge-ack':
         if (this.listenerCount('tcp') > 0) {
           const { id: _id, ...tcp } = toStackTcpEvent(ev);
           this.emit('tcp', tcp as TcpEvent);

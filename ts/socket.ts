@@ -60,8 +60,6 @@ interface PendingWrite {
   cb: WriteCallback;
 }
 
-/** Default keepalive idle time when `setKeepAlive(true)` gives none: Linux's 2 h. */
-const DEFAULT_KEEPALIVE_MS = 2 * 60 * 60 * 1000;
 
 /**
  * A TCP connection of a {@link Stack}: a `stream.Duplex` that behaves like
@@ -121,6 +119,8 @@ export class Socket extends Duplex {
   #localPort: number | undefined;
   #noDelay: boolean | undefined;
   #keepAlive: { enable: boolean; delay: number } | undefined;
+  #keepAliveProbes: { intervalMs: number; probes: number } | undefined;
+  #userTimeoutMs: number | undefined;
   #timer: NodeJS.Timeout | undefined;
   #timeoutMs = 0;
 
@@ -255,12 +255,45 @@ export class Socket extends Duplex {
   /**
    * SO_KEEPALIVE: probe an idle connection so a vanished peer is noticed.
    * @param enable - default false
-   * @param initialDelay - idle time before the first probe, ms (0 or absent: 2 hours, as Linux)
+   * @param initialDelay - idle time before the first probe, ms (0 or absent: the stack's `tcp.keepAliveTimeMs`, 2 hours by default as Linux)
    * @returns this
    */
   setKeepAlive(enable = false, initialDelay = 0): this {
-    this.#keepAlive = { enable, delay: initialDelay > 0 ? initialDelay : DEFAULT_KEEPALIVE_MS };
+    this.#keepAlive = { enable, delay: initialDelay > 0 ? initialDelay : 0 };
     if (!this.#connecting) this.#applyKeepAlive();
+    return this;
+  }
+
+  /**
+   * TCP_KEEPINTVL and TCP_KEEPCNT: once keepalive probing starts, probe
+   * every `intervalMs` and give up with ETIMEDOUT after `probes` go
+   * unanswered. A peer that restarted answers a probe with RST: ECONNRESET.
+   * Defaults come from the stack's `tcp.keepAliveIntervalMs` / `keepAliveProbes`.
+   * @param intervalMs - time between unanswered probes, ms (> 0)
+   * @param probes - unanswered probes before giving up (>= 1)
+   * @returns this
+   */
+  setKeepAliveProbes(intervalMs: number, probes: number): this {
+    if (!(intervalMs > 0) || !Number.isInteger(probes) || probes < 1) {
+      throw new RangeError(`setKeepAliveProbes: need intervalMs > 0 and an integer probes >= 1, got ${intervalMs}, ${probes}`);
+    }
+    this.#keepAliveProbes = { intervalMs, probes };
+    this.#applyKeepAlive();
+    return this;
+  }
+
+  /**
+   * TCP_USER_TIMEOUT (RFC 5482): fail with ETIMEDOUT when data sent stays
+   * unacknowledged for `ms` (counted from the last progress), however
+   * many retransmissions that allows; it also bounds how long a zero
+   * window or unanswered keepalives are tolerated. 0 turns it off.
+   * @param ms - the timeout, ms
+   * @returns this
+   */
+  setUserTimeout(ms: number): this {
+    if (!(ms >= 0) || !Number.isFinite(ms)) throw new RangeError(`setUserTimeout: need a finite ms >= 0, got ${ms}`);
+    this.#userTimeoutMs = ms;
+    this.#applyKeepAlive();
     return this;
   }
 
@@ -427,6 +460,9 @@ export class Socket extends Duplex {
     switch (ev.type) {
       case 'state':
       case 'retransmit':
+      case 'rst-sent':
+      case 'rst-received':
+      case 'challenge-ack':
         if (ev.type === 'state') this.#state = ev.to as TcpState;
         if (this.listenerCount('tcp') > 0) {
           const { id: _id, ...tcp } = toStackTcpEvent(ev);
@@ -605,6 +641,9 @@ export class Socket extends Duplex {
   }
 
   #observeClose(id: number): void {
+    // With unread data the release resets (as Linux's close does), and
+    // the engine ends the connection at once: nothing left to observe.
+    if ((this.#call(() => this.#d.native.tcpInfo(id))?.recvQueue ?? 0) > 0) return;
     this.#observing = true;
     if (!this.#shutdown && !this.#nativeClosed) {
       this.#shutdown = true;
@@ -691,11 +730,16 @@ export class Socket extends Duplex {
     this.#call(() => this.#d.native.tcpSetNoDelay(id, on));
   }
 
+  /** Keepalive, its probes and the user timeout, once there is a native id. */
   #applyKeepAlive(): void {
     const id = this.#id;
+    if (id === undefined || this.#d.closed) return;
     const ka = this.#keepAlive;
-    if (ka === undefined || id === undefined || this.#d.closed) return;
-    this.#call(() => this.#d.native.tcpSetKeepAlive(id, ka.enable, ka.delay));
+    if (ka !== undefined) this.#call(() => this.#d.native.tcpSetKeepAlive(id, ka.enable, ka.delay));
+    const probes = this.#keepAliveProbes;
+    if (probes !== undefined) this.#call(() => this.#d.native.tcpSetKeepAliveProbes(id, probes.intervalMs, probes.probes));
+    const ut = this.#userTimeoutMs;
+    if (ut !== undefined) this.#call(() => this.#d.native.tcpSetUserTimeout(id, ut));
   }
 
   /** Activity: restart the idle timer. */

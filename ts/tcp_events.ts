@@ -95,10 +95,56 @@ export interface TcpRetransmitEvent {
 }
 
 /**
+ * We sent a RST: the application aborted the connection
+ * (`resetAndDestroy`), closed it with received data still unread (as
+ * Linux does, so the peer learns its data was lost), or data arrived after
+ * it was closed.
+ */
+export interface TcpResetSentEvent {
+  /** Discriminant. */
+  type: 'rst-sent';
+  /** Why. */
+  reason: 'aborted' | 'unread-data' | 'data-after-close';
+}
+
+/**
+ * A RST arrived, and what the connection did with it (RFC 5961 §3): one at
+ * exactly the next expected sequence number resets the connection
+ * (`'accepted'`); one elsewhere in the window may be a blind attack and is
+ * answered with a challenge ACK (`'challenged'`); one outside the window is
+ * dropped (`'out-of-window'`); one in TIME_WAIT is ignored (`'ignored'`,
+ * RFC 1337).
+ */
+export interface TcpResetReceivedEvent {
+  /** Discriminant. */
+  type: 'rst-received';
+  /** What became of it. */
+  outcome: 'accepted' | 'challenged' | 'out-of-window' | 'ignored';
+}
+
+/**
+ * We answered a suspicious segment with a challenge ACK (RFC 5961): a RST
+ * in the window but not exact, a SYN on an established connection, or an
+ * ACK older than any window. The true peer answers it; a blind attacker
+ * cannot. Rate-limited per connection.
+ */
+export interface TcpChallengeAckEvent {
+  /** Discriminant. */
+  type: 'challenge-ack';
+  /** The segment that triggered it. */
+  trigger: 'rst' | 'syn' | 'ack';
+}
+
+/**
  * The opt-in `'tcp'` event of a {@link Socket}, {@link Server} or (with the
  * connection's `id`) a {@link Stack}; discriminated by `type`.
  */
-export type TcpEvent = TcpStateEvent | TcpRetransmitEvent;
+export type TcpEvent =
+  | TcpStateEvent
+  | TcpRetransmitEvent
+  | TcpResetSentEvent
+  | TcpResetReceivedEvent
+  | TcpChallengeAckEvent;
 
 /**
  * A {@link TcpEvent} as the {@link Stack} reports it, for every connection

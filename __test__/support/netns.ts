@@ -89,7 +89,10 @@ export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number):
     const timer = setTimeout(() => finish(new Error(`no line matching ${re} within ${timeoutMs} ms; stderr: ${errBuf}`)), timeoutMs);
     const onData = (b: Buffer) => {
       buf += b.toString();
-      for (const line of buf.split('\n')) {
+      // Only complete lines: a chunk may end in the middle of one.
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const line of lines) {
         if (re.test(line)) return finish(undefined, line);
       }
     };

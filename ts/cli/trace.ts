@@ -123,6 +123,19 @@ export class Narrator {
       );
       return;
     }
+    if (ev.type === 'rst-sent') {
+      this.note(`!! ${side}: sends RST (${ev.reason}) — the connection is aborted, not closed`);
+      return;
+    }
+    if (ev.type === 'rst-received') {
+      this.note(`!! ${side}: RST received — ${RST_OUTCOMES[ev.outcome]}`);
+      return;
+    }
+    if (ev.type === 'challenge-ack') {
+      this.note(`!! ${side}: challenge ACK for a suspicious ${ev.trigger.toUpperCase()} (RFC 5961): only the true peer can answer it`);
+      return;
+    }
+    if (ev.type !== 'state') return;
     const key = `${side}#${ev.id}`;
     if (ev.to === 'LISTEN') this.#listeners.add(key);
     this.#explain(side, ev.from, ev.to, this.#listeners.has(key));
@@ -215,3 +228,11 @@ function flagsOf(ev: SegmentEvent): string[] {
     .filter(Boolean)
     .map((f) => f.toUpperCase());
 }
+
+/** What a received RST did, in words. */
+const RST_OUTCOMES: Record<'accepted' | 'challenged' | 'out-of-window' | 'ignored', string> = {
+  accepted: 'its sequence number is exactly the next expected: the connection is reset (ECONNRESET)',
+  challenged: 'in the window but not exact: answered with a challenge ACK instead (RFC 5961)',
+  'out-of-window': 'outside the window: dropped',
+  ignored: 'in TIME_WAIT: ignored so TIME_WAIT is not cut short (RFC 1337)',
+};

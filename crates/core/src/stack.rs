@@ -454,11 +454,15 @@ impl Stack {
             .ok_or(Error::BadHandle)
     }
 
-    /// Keepalive with the given idle time in µs (None = off).
+    /// Keepalive with the given idle time in µs (None = off; Some(0) =
+    /// the stack's `keepalive_time`).
     pub fn tcp_set_keepalive(&mut self, id: SocketId, idle: Option<u64>) -> Result<(), Error> {
         let now = self.env.now;
         self.with_tcb(now, id, |t, env| {
-            t.keepalive_idle = idle;
+            t.keepalive_idle = idle.map(|i| match i {
+                0 => env.config.tcp.keepalive_time,
+                i => i,
+            });
             t.keepalive_probes = 0;
             t.arm_keepalive(env);
         })

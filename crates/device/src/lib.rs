@@ -82,7 +82,7 @@ pub mod tun;
 
 pub use impaired::ImpairedDevice;
 pub use impairment::{Impairment, ImpairmentConfig, ImpairmentStats};
-pub use memory::{MemoryDevice, MemoryStats};
+pub use memory::{LinkSwitch, MemoryDevice, MemoryStats};
 pub use pcap::{PcapTap, PcapWriter};
 pub use rng::SplitMix64;
 pub use trace::SegmentSummary;

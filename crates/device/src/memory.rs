@@ -11,12 +11,14 @@
 //! followed by a signal.
 //!
 //! Impairments are not built in: wrap an endpoint in
-//! [`crate::ImpairedDevice`].
+//! [`crate::ImpairedDevice`]. What is built in is the carrier: a
+//! [`LinkSwitch`] takes the whole link down (a pulled cable: everything
+//! sent either way is lost) and up again while stacks run on it.
 
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::eventfd::EventFd;
@@ -38,6 +40,8 @@ pub struct MemoryStats {
     pub dropped_oversize: u64,
     /// Packets dropped on receive because the caller's buffer was too small.
     pub dropped_truncated: u64,
+    /// Packets this endpoint sent while the link was down.
+    pub dropped_down: u64,
 }
 
 #[derive(Debug, Default)]
@@ -47,6 +51,7 @@ struct Counters {
     dropped_full: AtomicU64,
     dropped_oversize: AtomicU64,
     dropped_truncated: AtomicU64,
+    dropped_down: AtomicU64,
 }
 
 impl Counters {
@@ -57,6 +62,7 @@ impl Counters {
             dropped_full: self.dropped_full.load(Ordering::Relaxed),
             dropped_oversize: self.dropped_oversize.load(Ordering::Relaxed),
             dropped_truncated: self.dropped_truncated.load(Ordering::Relaxed),
+            dropped_down: self.dropped_down.load(Ordering::Relaxed),
         }
     }
 }
@@ -75,6 +81,8 @@ struct Direction {
     queue: Mutex<Queue>,
     /// The receiving endpoint's readiness signal.
     ready: EventFd,
+    /// Carrier: while false, packets sent this way are lost.
+    up: AtomicBool,
 }
 
 impl Direction {
@@ -82,6 +90,7 @@ impl Direction {
         Ok(Self {
             queue: Mutex::new(Queue::default()),
             ready: EventFd::new()?,
+            up: AtomicBool::new(true),
         })
     }
 
@@ -137,7 +146,37 @@ pub fn try_pair(mtu: usize, capacity: usize) -> io::Result<(MemoryDevice, Memory
     Ok((a, b))
 }
 
+/// Takes a [`pair`]'s link down and up; cloneable, usable from any thread
+/// while stacks run on the endpoints.
+#[derive(Debug, Clone)]
+pub struct LinkSwitch {
+    directions: [Arc<Direction>; 2],
+}
+
+impl LinkSwitch {
+    /// Up: packets flow. Down: every packet sent either way is lost (and
+    /// counted in the sender's `dropped_down`); packets already queued are
+    /// still delivered, as those on the wire when a cable is pulled might be.
+    pub fn set_up(&self, up: bool) {
+        for d in &self.directions {
+            d.up.store(up, Ordering::Release);
+        }
+    }
+
+    /// Whether the link is up.
+    pub fn is_up(&self) -> bool {
+        self.directions[0].up.load(Ordering::Acquire)
+    }
+}
+
 impl MemoryDevice {
+    /// The switch of the link this endpoint belongs to.
+    pub fn link_switch(&self) -> LinkSwitch {
+        LinkSwitch {
+            directions: [self.rx.clone(), self.tx.clone()],
+        }
+    }
+
     /// Counters of this endpoint.
     pub fn stats(&self) -> MemoryStats {
         self.counters.snapshot()
@@ -185,6 +224,10 @@ impl Device for MemoryDevice {
             self.counters
                 .dropped_oversize
                 .fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        if !self.tx.up.load(Ordering::Acquire) {
+            self.counters.dropped_down.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
         let mut queue = self.tx.lock();

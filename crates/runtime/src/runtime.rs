@@ -248,6 +248,31 @@ impl Runtime {
         Ok(())
     }
 
+    /// TCP_KEEPINTVL and TCP_KEEPCNT.
+    pub fn tcp_set_keepalive_probes(
+        &self,
+        id: SocketId,
+        interval: Duration,
+        probes: u32,
+    ) -> Result<()> {
+        let mut engine = self.engine()?;
+        let interval_us = u64::try_from(interval.as_micros()).unwrap_or(u64::MAX);
+        engine
+            .stack
+            .tcp_set_keepalive_probes(id, interval_us, probes)?;
+        self.wake_if_needed(&engine);
+        Ok(())
+    }
+
+    /// TCP_USER_TIMEOUT (zero = off).
+    pub fn tcp_set_user_timeout(&self, id: SocketId, timeout: Duration) -> Result<()> {
+        let mut engine = self.engine()?;
+        let us = u64::try_from(timeout.as_micros()).unwrap_or(u64::MAX);
+        engine.stack.tcp_set_user_timeout(id, us)?;
+        self.wake_if_needed(&engine);
+        Ok(())
+    }
+
     /// TCP_INFO-like snapshot.
     pub fn tcp_info(&self, id: SocketId) -> Result<Option<TcpInfo>> {
         Ok(self.engine()?.stack.tcp_info(id))
