@@ -1,5 +1,6 @@
 //! Stack and TCP tunables. Defaults follow Linux where Linux has a default.
 
+use crate::tcp::cc::CongestionAlgorithm;
 use crate::time::{MILLIS, SECONDS};
 use std::net::Ipv4Addr;
 
@@ -88,6 +89,10 @@ pub struct TcpConfig {
     pub ephemeral_first: u16,
     /// Last ephemeral port (inclusive). Linux: 60999.
     pub ephemeral_last: u16,
+    /// Congestion control of new connections (Linux
+    /// net.ipv4.tcp_congestion_control: CUBIC); sockets can change it with
+    /// `tcp_set_congestion_control`.
+    pub congestion_control: CongestionAlgorithm,
 }
 
 impl Default for TcpConfig {
@@ -111,6 +116,7 @@ impl Default for TcpConfig {
             max_connections: 1 << 20,
             ephemeral_first: 32768,
             ephemeral_last: 60999,
+            congestion_control: CongestionAlgorithm::Cubic,
         }
     }
 }

@@ -3,12 +3,11 @@
 //! probes a zero window (RFC 9293 §3.8.6.1), keepalive (RFC 9293
 //! §3.8.4), and the end of TIME_WAIT (2×MSL) or an orphan's FIN_WAIT_2.
 
-use super::cc::CongestionControl;
 use super::state::State;
 use super::tcb::Tcb;
 use crate::env::Env;
 use crate::error::Error;
-use crate::event::Event;
+use crate::event::{CongestionCause, Event};
 use crate::time::{Instant, SECONDS};
 
 /// Keepalive probe interval once the idle time has passed (Linux: 75 s).
@@ -104,7 +103,10 @@ impl Tcb {
                     self.scoreboard.clear();
                 }
                 let (out, mss) = (self.outstanding(), self.eff_mss());
-                self.cc.on_rto(out, mss);
+                // Only the first timeout of a segment lowers ssthresh
+                // (RFC 5681 §3.1); retries counts this one already.
+                self.cc.on_rto(env.now, out, mss, self.retries == 1);
+                self.emit_congestion(env, CongestionCause::Timeout);
                 self.in_recovery = false;
                 self.sack_recovery = false;
                 self.recover = self.snd_max - 1;
@@ -133,9 +135,15 @@ impl Tcb {
     }
 
     fn on_persist(&mut self, env: &mut Env) {
+        // Every state that can still send data (CLOSING too: our FIN is
+        // queued behind data when the peer's FIN crosses it).
         if !matches!(
             self.state,
-            State::Established | State::CloseWait | State::FinWait1 | State::LastAck
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::LastAck
+                | State::Closing
         ) {
             return;
         }
