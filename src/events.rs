@@ -63,6 +63,18 @@ fn convert(event: RtEvent) -> NativeEvent {
             e.rto_ms = Some(rto_us as f64 / 1000.0);
             e
         }
+        RtEvent::Congestion {
+            id,
+            cause,
+            cwnd,
+            ssthresh,
+        } => {
+            let mut e = with_id("congestion", id.0);
+            e.cause = Some(cause.name().to_string());
+            e.cwnd = Some(cwnd);
+            e.ssthresh = Some(ssthresh);
+            e
+        }
         RtEvent::Udp { id, data, from } => {
             let mut e = with_id("udp", id.0);
             e.data = Some(Buffer::from(data));

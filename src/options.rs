@@ -3,7 +3,7 @@
 use napi_derive::napi;
 
 use tunstack_device::ImpairmentConfig;
-use tunstack_runtime::{StackConfig, TcpConfig};
+use tunstack_runtime::{CongestionAlgorithm, StackConfig, TcpConfig};
 
 use crate::address::parse_cidr;
 use crate::error::{invalid, Result};
@@ -46,6 +46,7 @@ pub struct NativeTcpOptions {
     pub max_connections: Option<u32>,
     pub ephemeral_first: Option<u32>,
     pub ephemeral_last: Option<u32>,
+    pub congestion_control: Option<String>,
 }
 
 /// Stack options.
@@ -189,6 +190,9 @@ impl NativeTcpOptions {
         if let Some(v) = u16_option("ephemeralLast", self.ephemeral_last)? {
             c.ephemeral_last = v;
         }
+        if let Some(name) = &self.congestion_control {
+            c.congestion_control = congestion_algorithm(name)?;
+        }
         if c.ephemeral_first > c.ephemeral_last || c.ephemeral_first == 0 {
             return Err(invalid(format!(
                 "bad ephemeral port range {}..={}",
@@ -200,4 +204,13 @@ impl NativeTcpOptions {
         }
         Ok(())
     }
+}
+
+/// A congestion-control algorithm by its Linux name (`cubic`, `reno`).
+pub fn congestion_algorithm(name: &str) -> Result<CongestionAlgorithm> {
+    CongestionAlgorithm::from_name(name).ok_or_else(|| {
+        invalid(format!(
+            "unknown congestion control {name:?} (expected 'cubic' or 'reno')"
+        ))
+    })
 }

@@ -68,6 +68,8 @@ export interface NativeTcpOptions {
   maxConnections?: number;
   ephemeralFirst?: number;
   ephemeralLast?: number;
+  /** 'cubic' (default) or 'reno'. */
+  congestionControl?: string;
 }
 
 /** @internal */
@@ -93,6 +95,9 @@ export interface NativeStackOptions {
  * - 'closed' {id, error?}: connection over; error is a Node code or absent.
  * - 'state' {id, from, to}: TCP state change.
  * - 'retransmit' {id, seq, len, attempt, rtoMs}
+ * - 'congestion' {id, cause, cwnd, ssthresh}: cwnd/ssthresh after a loss
+ *   response; cause 'fast-recovery' | 'sack-recovery' | 'recovery-exit' |
+ *   'timeout' | 'idle-restart'.
  * - 'segment' {dir, text, src, dst, flags, seq, ack, window, len}: trace only.
  * - 'udp' {id, data, address, port}: one datagram.
  * @internal
@@ -117,6 +122,9 @@ export interface NativeEvent {
   window?: number;
   address?: string;
   port?: number;
+  cause?: string;
+  cwnd?: number;
+  ssthresh?: number;
 }
 
 /** @internal */
@@ -148,6 +156,11 @@ export interface NativeTcpInfo {
   bytesSent: number;
   sendQueue: number;
   recvQueue: number;
+  congestionControl: string;
+  sackedSegments: number;
+  lostSegments: number;
+  retransmittedSegments: number;
+  totalRetransmits: number;
 }
 
 /** @internal */
@@ -187,6 +200,8 @@ export interface NativeStack {
   tcpRelease(id: number): void;
   tcpSetNoDelay(id: number, noDelay: boolean): void;
   tcpSetKeepAlive(id: number, enable: boolean, idleMs: number): void;
+  /** TCP_CONGESTION ('cubic', 'reno') of a connection or listener; EINVAL for another name. */
+  tcpSetCongestionControl(id: number, name: string): void;
   tcpInfo(id: number): NativeTcpInfo | null;
   localAddress(id: number): NativeAddress | null;
   listenerQueues(id: number): NativeQueues | null;

@@ -392,6 +392,17 @@ fn collect_events(
                 attempt,
                 rto_us,
             }),
+            Event::Congestion {
+                id,
+                cause,
+                cwnd,
+                ssthresh,
+            } => events.push(RtEvent::Congestion {
+                id,
+                cause,
+                cwnd,
+                ssthresh,
+            }),
             Event::UdpReadable { id } => loop {
                 let mut data = Vec::new();
                 match engine.stack.udp_recv(id, &mut data) {
