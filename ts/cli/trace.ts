@@ -123,6 +123,11 @@ export class Narrator {
       );
       return;
     }
+    if (ev.type === 'rto' || ev.type === 'recovery') return; // told by the retransmit and congestion lines
+    if (ev.type === 'congestion') {
+      this.note(`!! ${side}: ${ev.cause} — cwnd ${ev.cwnd} bytes, ssthresh ${ev.ssthresh} bytes (拥塞控制)`);
+      return;
+    }
     const key = `${side}#${ev.id}`;
     if (ev.to === 'LISTEN') this.#listeners.add(key);
     this.#explain(side, ev.from, ev.to, this.#listeners.has(key));
