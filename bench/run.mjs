@@ -1,5 +1,7 @@
 // `npm run bench`: every figure next to its reference, measured in this run.
 //  1. Engine only: two tunstack engines in one process vs kernel loopback (Rust).
+//  1b. Congestion control: cwnd/ssthresh of Reno and CUBIC over time under
+//     loss, two engines on virtual time, plotted to bench/out/cwnd.svg.
 //  2. One-connection bulk over TUN (needs root and /dev/net/tun): the same Node
 //     program (bench/bulk.mjs) on tunstack over a TUN device vs on node:net
 //     over a veth pair, the Linux kernel as the peer inside a namespace this
@@ -27,6 +29,15 @@ results.engine = JSON.parse(engineOut);
 console.log(`  two tunstack engines : ${results.engine.engine_gbps.toFixed(2)} Gbit/s`);
 console.log(`  kernel loopback      : ${results.engine.kernel_loopback_gbps.toFixed(2)} Gbit/s`);
 console.log(`  ratio                : ${results.engine.ratio.toFixed(3)}`);
+
+// 1b. Congestion control: cwnd/ssthresh over virtual time, Reno and CUBIC.
+console.log('== congestion control: cwnd and ssthresh over time, 1% loss, 20 ms one-way delay (virtual time)');
+execFileSync('cargo', ['build', '--release', '--quiet', '-p', 'tunstack-bench', '--bin', 'cwnd_trace'], { cwd: root, stdio: 'inherit' });
+const svgPath = path.join(root, 'bench/out/cwnd.svg');
+const traceOut = execFileSync(path.join(root, 'target/release/cwnd_trace'), [svgPath], { encoding: 'utf8' }).trim().split('\n');
+for (const line of traceOut.slice(0, -1)) console.log(`  ${line}`);
+console.log(`  plot: ${svgPath}`);
+results.cwndTrace = svgPath;
 
 // 2. TUN vs veth.
 const canTun = process.getuid?.() === 0 && existsSync('/dev/net/tun') && spawnSync('ip', ['netns', 'list']).status === 0;

@@ -69,6 +69,18 @@ fn convert(event: RtEvent) -> NativeEvent {
             e.reason = Some(reason.to_string());
             e
         }
+        RtEvent::Congestion {
+            id,
+            cause,
+            cwnd,
+            ssthresh,
+        } => {
+            let mut e = with_id("congestion", id.0);
+            e.cause = Some(cause.name().to_string());
+            e.cwnd = Some(cwnd);
+            e.ssthresh = Some(ssthresh);
+            e
+        }
         RtEvent::Udp { id, data, from } => {
             let mut e = with_id("udp", id.0);
             e.data = Some(Buffer::from(data));

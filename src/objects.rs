@@ -32,6 +32,9 @@ pub struct NativeEvent {
     pub port: Option<u32>,
     /// Why (rst-sent), what became of it (rst-received), or what triggered it (challenge-ack).
     pub reason: Option<String>,
+    pub cause: Option<String>,
+    pub cwnd: Option<u32>,
+    pub ssthresh: Option<u32>,
 }
 
 impl NativeEvent {
@@ -58,6 +61,9 @@ impl NativeEvent {
             address: None,
             port: None,
             reason: None,
+            cause: None,
+            cwnd: None,
+            ssthresh: None,
         }
     }
 }
@@ -93,6 +99,11 @@ pub struct NativeTcpInfo {
     pub bytes_sent: f64,
     pub send_queue: u32,
     pub recv_queue: u32,
+    pub congestion_control: String,
+    pub sacked_segments: u32,
+    pub lost_segments: u32,
+    pub retransmitted_segments: u32,
+    pub total_retransmits: f64,
 }
 
 fn ms(us: u64) -> f64 {
@@ -123,6 +134,11 @@ impl From<TcpInfo> for NativeTcpInfo {
             bytes_sent: i.bytes_sent as f64,
             send_queue: i.send_queue,
             recv_queue: i.recv_queue,
+            congestion_control: i.congestion_control.name().to_string(),
+            sacked_segments: i.sacked_segments,
+            lost_segments: i.lost_segments,
+            retransmitted_segments: i.retrans_segments,
+            total_retransmits: i.total_retransmits as f64,
         }
     }
 }

@@ -3,7 +3,7 @@
 use napi_derive::napi;
 
 use tunstack_device::ImpairmentConfig;
-use tunstack_runtime::{StackConfig, TcpConfig};
+use tunstack_runtime::{CongestionAlgorithm, StackConfig, TcpConfig};
 
 use crate::address::parse_cidr;
 use crate::error::{invalid, Result};
@@ -52,6 +52,7 @@ pub struct NativeTcpOptions {
     pub keep_alive_interval_ms: Option<f64>,
     pub keep_alive_probes: Option<u32>,
     pub user_timeout_ms: Option<f64>,
+    pub congestion_control: Option<String>,
 }
 
 /// Stack options.
@@ -216,6 +217,9 @@ impl NativeTcpOptions {
         if let Some(v) = ms_to_us("userTimeoutMs", self.user_timeout_ms)? {
             c.user_timeout = v;
         }
+        if let Some(name) = &self.congestion_control {
+            c.congestion_control = congestion_algorithm(name)?;
+        }
         if c.ephemeral_first > c.ephemeral_last || c.ephemeral_first == 0 {
             return Err(invalid(format!(
                 "bad ephemeral port range {}..={}",
@@ -227,4 +231,13 @@ impl NativeTcpOptions {
         }
         Ok(())
     }
+}
+
+/// A congestion-control algorithm by its Linux name (`cubic`, `reno`).
+pub fn congestion_algorithm(name: &str) -> Result<CongestionAlgorithm> {
+    CongestionAlgorithm::from_name(name).ok_or_else(|| {
+        invalid(format!(
+            "unknown congestion control {name:?} (expected 'cubic' or 'reno')"
+        ))
+    })
 }

@@ -208,6 +208,17 @@ impl NativeStack {
         })
     }
 
+    /// TCP_CONGESTION by name ('cubic', 'reno') for a connection or listener.
+    #[napi]
+    pub fn tcp_set_congestion_control(&self, id: i64, name: String) -> Result<()> {
+        guard(|| {
+            let algorithm = crate::options::congestion_algorithm(&name)?;
+            self.runtime
+                .tcp_set_congestion_control(socket_id(id)?, algorithm)
+                .map_err(|e| runtime_error("setCongestionControl", e))
+        })
+    }
+
     #[napi]
     pub fn tcp_set_keep_alive_probes(&self, id: i64, interval_ms: f64, probes: u32) -> Result<()> {
         guard(|| {

@@ -12,6 +12,7 @@ import type {
   SegmentEvent,
   StackTcpEvent,
   TcpChallengeAckEvent,
+  TcpCongestionEvent,
   TcpResetReceivedEvent,
   TcpResetSentEvent,
   TcpState,
@@ -103,8 +104,9 @@ export class Dispatcher {
       case 'rst-sent':
       case 'rst-received':
       case 'challenge-ack':
+      case 'congestion':
         if (ev.id !== undefined && this.#stack.listenerCount('tcp') > 0) {
-          this.#stack.emit('tcp', toStackTcpEvent(ev));
+          for (const tcp of toStackTcpEvents(ev)) this.#stack.emit('tcp', tcp);
         }
         break;
     }
@@ -132,6 +134,29 @@ function toSegment(ev: NativeEvent): SegmentEvent {
     len: ev.len ?? 0,
     text: ev.text ?? '',
   };
+}
+
+/**
+ * The typed 'tcp' events of one native event: a 'congestion' event also
+ * yields the 'recovery' or 'rto' event it marks (that one first).
+ * @internal
+ */
+export function toStackTcpEvents(ev: NativeEvent): StackTcpEvent[] {
+  if (ev.type !== 'congestion') return [toStackTcpEvent(ev)];
+  const id = ev.id ?? -1;
+  const cwnd = ev.cwnd ?? 0;
+  const ssthresh = ev.ssthresh ?? 0;
+  const cause = (ev.cause ?? 'timeout') as TcpCongestionEvent['cause'];
+  const out: StackTcpEvent[] = [];
+  if (cause === 'fast-recovery' || cause === 'sack-recovery') {
+    out.push({ type: 'recovery', id, phase: 'enter', mode: cause === 'fast-recovery' ? 'fast' : 'sack', cwnd, ssthresh });
+  } else if (cause === 'recovery-exit') {
+    out.push({ type: 'recovery', id, phase: 'exit', cwnd, ssthresh });
+  } else if (cause === 'timeout') {
+    out.push({ type: 'rto', id, cwnd, ssthresh });
+  }
+  out.push({ type: 'congestion', id, cause, cwnd, ssthresh });
+  return out;
 }
 
 /** @internal */

@@ -76,6 +76,8 @@ export interface NativeTcpOptions {
   keepAliveIntervalMs?: number;
   keepAliveProbes?: number;
   userTimeoutMs?: number;
+  /** 'cubic' (default) or 'reno'. */
+  congestionControl?: string;
 }
 
 /** @internal */
@@ -101,6 +103,9 @@ export interface NativeStackOptions {
  * - 'closed' {id, error?}: connection over; error is a Node code or absent.
  * - 'state' {id, from, to}: TCP state change.
  * - 'retransmit' {id, seq, len, attempt, rtoMs}
+ * - 'congestion' {id, cause, cwnd, ssthresh}: cwnd/ssthresh after a loss
+ *   response; cause 'fast-recovery' | 'sack-recovery' | 'recovery-exit' |
+ *   'timeout' | 'idle-restart'.
  * - 'segment' {dir, text, src, dst, flags, seq, ack, window, len}: trace only.
  * - 'udp' {id, data, address, port}: one datagram.
  * @internal
@@ -127,6 +132,9 @@ export interface NativeEvent {
   port?: number;
   /** rst-sent: why; rst-received: what became of it; challenge-ack: what triggered it. */
   reason?: string;
+  cause?: string;
+  cwnd?: number;
+  ssthresh?: number;
 }
 
 /** @internal */
@@ -158,6 +166,11 @@ export interface NativeTcpInfo {
   bytesSent: number;
   sendQueue: number;
   recvQueue: number;
+  congestionControl: string;
+  sackedSegments: number;
+  lostSegments: number;
+  retransmittedSegments: number;
+  totalRetransmits: number;
 }
 
 /** @internal */
@@ -201,6 +214,8 @@ export interface NativeStack {
   tcpSetKeepAliveProbes(id: number, intervalMs: number, probes: number): void;
   /** 0 turns it off. */
   tcpSetUserTimeout(id: number, timeoutMs: number): void;
+  /** TCP_CONGESTION ('cubic', 'reno') of a connection or listener; EINVAL for another name. */
+  tcpSetCongestionControl(id: number, name: string): void;
   tcpInfo(id: number): NativeTcpInfo | null;
   localAddress(id: number): NativeAddress | null;
   listenerQueues(id: number): NativeQueues | null;

@@ -4,6 +4,7 @@
  */
 
 import type { LinkEnd } from './memory_link.js';
+import type { CongestionControl } from './tcp_events.js';
 
 /**
  * Seeded, reproducible impairment of the packets a device *receives*
@@ -101,6 +102,14 @@ export interface TcpOptions {
    * probing and keepalive. 0 (default): the retry counts decide.
    */
   userTimeoutMs?: number;
+  /**
+   * Congestion control of new connections, like Linux's
+   * `net.ipv4.tcp_congestion_control`: `'cubic'` (RFC 9438, the default,
+   * as on Linux) or `'reno'` (RFC 5681 NewReno). Sockets can choose their
+   * own ({@link SocketOptions.congestionControl},
+   * {@link Socket.setCongestionControl}).
+   */
+  congestionControl?: CongestionControl;
 }
 
 /**

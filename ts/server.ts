@@ -5,14 +5,15 @@
 
 import { EventEmitter } from 'node:events';
 import type { Dispatcher } from './dispatch.js';
-import { toStackTcpEvent } from './dispatch.js';
+import { toStackTcpEvents } from './dispatch.js';
 import { fromNative } from './errors.js';
 import type { NativeEvent } from './native.js';
-import { Socket, type SocketOptions } from './socket.js';
+import { checkCongestionControl, Socket, type SocketOptions } from './socket.js';
 import type { AddressInfo, ListenerQueues, TcpEvent } from './tcp_events.js';
 
 /** Options of {@link Stack.createServer}. */
-export interface ServerOptions extends Pick<SocketOptions, 'allowHalfOpen' | 'noDelay' | 'keepAlive' | 'keepAliveInitialDelay'> {
+export interface ServerOptions
+  extends Pick<SocketOptions, 'allowHalfOpen' | 'noDelay' | 'keepAlive' | 'keepAliveInitialDelay' | 'congestionControl'> {
   /** Accepted sockets start paused (no reading, so the window closes) until `resume()`. */
   pauseOnConnect?: boolean;
   /** highWaterMark of accepted sockets, both sides. */
@@ -54,6 +55,7 @@ export class Server extends EventEmitter {
     super();
     this.#d = d;
     this.#options = { ...options };
+    if (options.congestionControl !== undefined) checkCongestionControl(options.congestionControl);
     if (connectionListener) this.on('connection', connectionListener);
   }
 
@@ -105,6 +107,9 @@ export class Server extends EventEmitter {
     }
     this.#id = id;
     this.#d.register(id, this);
+    const cc = this.#options.congestionControl;
+    // Set on the listener, so connections get it from their SYN on.
+    if (cc !== undefined) this.#d.native.tcpSetCongestionControl(id, cc);
     const local = this.#d.native.localAddress(id);
     this.#address = { address: local?.address ?? host, family: 'IPv4', port: local?.port ?? port };
     process.nextTick(() => {
@@ -220,9 +225,9 @@ export class Server extends EventEmitter {
       case 'rst-sent':
       case 'rst-received':
       case 'challenge-ack':
+      case 'congestion':
         if (this.listenerCount('tcp') > 0) {
-          const { id: _id, ...tcp } = toStackTcpEvent(ev);
-          this.emit('tcp', tcp as TcpEvent);
+          for (const { id: _id, ...tcp } of toStackTcpEvents(ev)) this.emit('tcp', tcp as TcpEvent);
         }
         return;
     }
@@ -259,6 +264,7 @@ export class Server extends EventEmitter {
           noDelay: o.noDelay,
           keepAlive: o.keepAlive,
           keepAliveInitialDelay: o.keepAliveInitialDelay,
+          congestionControl: o.congestionControl,
           readableHighWaterMark: o.highWaterMark,
           writableHighWaterMark: o.highWaterMark,
         },

@@ -5,10 +5,10 @@
 
 import { Duplex } from 'node:stream';
 import type { Dispatcher } from './dispatch.js';
-import { toStackTcpEvent } from './dispatch.js';
+import { toStackTcpEvents } from './dispatch.js';
 import { fromNative, systemError } from './errors.js';
 import type { NativeEvent } from './native.js';
-import type { AddressInfo, TcpEvent, TcpInfo, TcpState } from './tcp_events.js';
+import type { AddressInfo, CongestionControl, TcpEvent, TcpInfo, TcpState } from './tcp_events.js';
 
 /** Options shared by sockets made with {@link Stack.connect} and by a {@link Server}'s sockets. */
 export interface SocketOptions {
@@ -30,6 +30,11 @@ export interface SocketOptions {
   readableHighWaterMark?: number;
   /** Writable-side buffer size of the stream. */
   writableHighWaterMark?: number;
+  /**
+   * Congestion control of this connection (`setCongestionControl`), instead
+   * of the stack's {@link TcpOptions.congestionControl}.
+   */
+  congestionControl?: CongestionControl;
 }
 
 /** Options of {@link Stack.connect}. */
@@ -40,6 +45,18 @@ export interface ConnectOptions extends SocketOptions {
   port: number;
   /** Local port to connect from (default: an ephemeral port). */
   localPort?: number;
+}
+
+/**
+ * Throws unless `name` is a known congestion control.
+ * @internal
+ */
+export function checkCongestionControl(name: unknown): asserts name is CongestionControl {
+  if (name !== 'cubic' && name !== 'reno') {
+    const err = new TypeError(`congestionControl must be 'cubic' or 'reno', got ${String(name)}`) as NodeJS.ErrnoException;
+    err.code = 'ERR_INVALID_ARG_VALUE';
+    throw err;
+  }
 }
 
 /** How a Socket starts. @internal */
@@ -141,6 +158,7 @@ export class Socket extends Duplex {
     this.#remotePort = init.remotePort;
     if (init.id !== undefined) d.register(init.id, this);
     d.sockets.add(this);
+    if (options.congestionControl !== undefined) this.setCongestionControl(options.congestionControl);
     if (options.noDelay) this.setNoDelay(true);
     if (options.keepAlive) this.setKeepAlive(true, options.keepAliveInitialDelay);
     if (options.timeout) this.setTimeout(options.timeout);
@@ -366,6 +384,20 @@ export class Socket extends Duplex {
   }
 
   /**
+   * TCP_CONGESTION: switch this connection's congestion control, at any
+   * time (cwnd and ssthresh carry over, as on Linux).
+   * @param name - `'cubic'` or `'reno'`
+   * @returns this
+   * @throws TypeError (`ERR_INVALID_ARG_VALUE`) for another name
+   */
+  setCongestionControl(name: CongestionControl): this {
+    checkCongestionControl(name);
+    const id = this.#id;
+    if (id !== undefined && !this.#d.closed) this.#call(() => this.#d.native.tcpSetCongestionControl(id, name));
+    return this;
+  }
+
+  /**
    * TCP_INFO: a snapshot of the connection's internals (state, RTT, RTO,
    * windows, congestion window, retransmissions, queues).
    * @returns the snapshot, or null once the socket has let go of the connection
@@ -463,10 +495,10 @@ export class Socket extends Duplex {
       case 'rst-sent':
       case 'rst-received':
       case 'challenge-ack':
+      case 'congestion':
         if (ev.type === 'state') this.#state = ev.to as TcpState;
         if (this.listenerCount('tcp') > 0) {
-          const { id: _id, ...tcp } = toStackTcpEvent(ev);
-          this.emit('tcp', tcp as TcpEvent);
+          for (const { id: _id, ...tcp } of toStackTcpEvents(ev)) this.emit('tcp', tcp as TcpEvent);
         }
         if (this.#observing) this.#observedState();
         return;

@@ -153,6 +153,10 @@ export class Stack extends EventEmitter {
       failure = err;
     } else if (this.#d.closing || this.#d.closed) {
       failure = systemError('EINVAL', 'connect', host, port, 'the stack is closed');
+    } else if (opts.congestionControl !== undefined && opts.congestionControl !== 'cubic' && opts.congestionControl !== 'reno') {
+      throw Object.assign(new TypeError(`congestionControl must be 'cubic' or 'reno', got ${String(opts.congestionControl)}`), {
+        code: 'ERR_INVALID_ARG_VALUE',
+      });
     } else {
       try {
         id = this.#d.native.tcpConnect(host, port, opts.localPort ?? null);

@@ -18,6 +18,9 @@ export type TcpState =
   | 'LAST_ACK'
   | 'TIME_WAIT';
 
+/** A congestion-control algorithm: `'cubic'` (RFC 9438, Linux's default) or `'reno'` (RFC 5681, NewReno). */
+export type CongestionControl = 'cubic' | 'reno';
+
 /** A snapshot of one connection's internals, like Linux's TCP_INFO (`ss -ti`). */
 export interface TcpInfo {
   /** Current state. */
@@ -62,6 +65,16 @@ export interface TcpInfo {
   sendQueue: number;
   /** Bytes received and not yet read by the application (`ss` Recv-Q). */
   recvQueue: number;
+  /** The congestion-control algorithm in use. */
+  congestionControl: CongestionControl;
+  /** Segments the peer has SACKed now, above the cumulative ACK (Linux `tcpi_sacked`). */
+  sackedSegments: number;
+  /** Segments deemed lost now and not yet retransmitted (Linux `tcpi_lost`). */
+  lostSegments: number;
+  /** Retransmitted segments not yet acknowledged (Linux `tcpi_retrans`). */
+  retransmittedSegments: number;
+  /** Segments retransmitted over the connection's life, as Linux names it (`tcpi_total_retrans`; same as `retransmits`). */
+  totalRetransmits: number;
 }
 
 /** A connection changed state, e.g. `SYN_SENT` → `ESTABLISHED`. */
@@ -136,6 +149,66 @@ export interface TcpChallengeAckEvent {
 }
 
 /**
+ * Loss recovery began (`phase: 'enter'`: three duplicate ACKs, or the SACK
+ * scoreboard showing a loss) or ended (`phase: 'exit'`: everything that was
+ * outstanding when it began is acknowledged). `cwnd` and `ssthresh` are
+ * the values after the change. A {@link TcpCongestionEvent} accompanies it.
+ */
+export interface TcpRecoveryEvent {
+  /** Discriminant. */
+  type: 'recovery';
+  /** `'enter'` or `'exit'`. */
+  phase: 'enter' | 'exit';
+  /**
+   * `'fast'`: NewReno fast recovery (RFC 5681 §3.2, RFC 6582), the window
+   * inflated by one segment per duplicate ACK; `'sack'`: SACK-based
+   * recovery (RFC 6675), paced by the pipe estimate. Absent on exit.
+   */
+  mode?: 'fast' | 'sack';
+  /** Congestion window after the change, bytes. */
+  cwnd: number;
+  /** Slow-start threshold after the change, bytes. */
+  ssthresh: number;
+}
+
+/**
+ * The retransmission timer expired with data outstanding: cwnd falls to
+ * one segment (the loss window) and, on the first timeout of a segment,
+ * ssthresh is lowered (Reno: half the flight; CUBIC: 0.7·cwnd). A
+ * {@link TcpRetransmitEvent} with `reason: 'timeout'` and a
+ * {@link TcpCongestionEvent} accompany it.
+ */
+export interface TcpRtoEvent {
+  /** Discriminant. */
+  type: 'rto';
+  /** Congestion window after the timeout, bytes (one segment). */
+  cwnd: number;
+  /** Slow-start threshold after the timeout, bytes. */
+  ssthresh: number;
+}
+
+/**
+ * The congestion window or slow-start threshold changed at a loss response
+ * or after idle — never per ACK, so these events are what a cwnd plot
+ * needs besides periodic {@link Socket.info} samples.
+ */
+export interface TcpCongestionEvent {
+  /** Discriminant. */
+  type: 'congestion';
+  /**
+   * Why: `'fast-recovery'` / `'sack-recovery'` (a loss detected by
+   * duplicate ACKs or SACK: multiplicative decrease), `'recovery-exit'`,
+   * `'timeout'` (RTO), `'idle-restart'` (sending resumed after more than
+   * an RTO of silence: cwnd back to the restart window, RFC 5681 §4.1).
+   */
+  cause: 'fast-recovery' | 'sack-recovery' | 'recovery-exit' | 'timeout' | 'idle-restart';
+  /** Congestion window after the change, bytes. */
+  cwnd: number;
+  /** Slow-start threshold after the change, bytes. */
+  ssthresh: number;
+}
+
+/**
  * The opt-in `'tcp'` event of a {@link Socket}, {@link Server} or (with the
  * connection's `id`) a {@link Stack}; discriminated by `type`.
  */
@@ -144,7 +217,10 @@ export type TcpEvent =
   | TcpRetransmitEvent
   | TcpResetSentEvent
   | TcpResetReceivedEvent
-  | TcpChallengeAckEvent;
+  | TcpChallengeAckEvent
+  | TcpRecoveryEvent
+  | TcpRtoEvent
+  | TcpCongestionEvent;
 
 /**
  * A {@link TcpEvent} as the {@link Stack} reports it, for every connection

@@ -135,6 +135,11 @@ export class Narrator {
       this.note(`!! ${side}: challenge ACK for a suspicious ${ev.trigger.toUpperCase()} (RFC 5961): only the true peer can answer it`);
       return;
     }
+    if (ev.type === 'rto' || ev.type === 'recovery') return; // told by the retransmit and congestion lines
+    if (ev.type === 'congestion') {
+      this.note(`!! ${side}: ${ev.cause} — cwnd ${ev.cwnd} bytes, ssthresh ${ev.ssthresh} bytes (拥塞控制)`);
+      return;
+    }
     if (ev.type !== 'state') return;
     const key = `${side}#${ev.id}`;
     if (ev.to === 'LISTEN') this.#listeners.add(key);

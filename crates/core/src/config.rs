@@ -1,5 +1,6 @@
 //! Stack and TCP tunables. Defaults follow Linux where Linux has a default.
 
+use crate::tcp::cc::CongestionAlgorithm;
 use crate::time::{MILLIS, SECONDS};
 use std::net::Ipv4Addr;
 
@@ -105,6 +106,10 @@ pub struct TcpConfig {
     /// zero window stays closed, or keepalives go unanswered) this long,
     /// µs; 0 = off, the retry counts decide (Linux TCP_USER_TIMEOUT).
     pub user_timeout: u64,
+    /// Congestion control of new connections (Linux
+    /// net.ipv4.tcp_congestion_control: CUBIC); sockets can change it with
+    /// `tcp_set_congestion_control`.
+    pub congestion_control: CongestionAlgorithm,
 }
 
 impl Default for TcpConfig {
@@ -134,6 +139,7 @@ impl Default for TcpConfig {
             keepalive_interval: 75 * SECONDS,
             keepalive_probes: 9,
             user_timeout: 0,
+            congestion_control: CongestionAlgorithm::Cubic,
         }
     }
 }

@@ -43,6 +43,15 @@ pub enum Event {
     /// Something the opt-in 'tcp' events report and nothing needs to act
     /// on: a RST sent or received, a challenge ACK.
     Note { id: SocketId, note: Note },
+    /// The congestion window or slow-start threshold changed in response to
+    /// a loss (or after idle): `cause` says why; `cwnd` and `ssthresh` (bytes)
+    /// are the values after the change. Only at these moments, never per ACK.
+    Congestion {
+        id: SocketId,
+        cause: CongestionCause,
+        cwnd: u32,
+        ssthresh: u32,
+    },
     /// A UDP datagram is waiting in a bound UDP socket's queue; call `udp_recv`.
     UdpReadable { id: SocketId },
 }
@@ -137,6 +146,38 @@ impl ChallengeTrigger {
             ChallengeTrigger::Rst => "rst",
             ChallengeTrigger::Syn => "syn",
             ChallengeTrigger::Ack => "ack",
+        }
+    }
+}
+
+/// Why the congestion window changed (see [`Event::Congestion`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CongestionCause {
+    /// Three duplicate ACKs without SACK: fast retransmit, NewReno fast
+    /// recovery begins (RFC 5681 §3.2, RFC 6582).
+    FastRecovery,
+    /// The SACK scoreboard showed a loss: SACK-based recovery begins
+    /// (RFC 6675).
+    SackRecovery,
+    /// Recovery ended: everything outstanding when it began is acknowledged.
+    RecoveryExit,
+    /// The retransmission timer expired: cwnd is the loss window (one segment).
+    Timeout,
+    /// Sending resumed after an idle period longer than the RTO: cwnd
+    /// restarts from the restart window (RFC 5681 §4.1).
+    IdleRestart,
+}
+
+impl CongestionCause {
+    /// A short name (`fast-recovery`, `sack-recovery`, `recovery-exit`,
+    /// `timeout`, `idle-restart`).
+    pub fn name(self) -> &'static str {
+        match self {
+            CongestionCause::FastRecovery => "fast-recovery",
+            CongestionCause::SackRecovery => "sack-recovery",
+            CongestionCause::RecoveryExit => "recovery-exit",
+            CongestionCause::Timeout => "timeout",
+            CongestionCause::IdleRestart => "idle-restart",
         }
     }
 }

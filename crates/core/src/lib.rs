@@ -27,8 +27,9 @@ pub(crate) mod udp;
 
 pub use config::{StackConfig, TcpConfig};
 pub use error::Error;
-pub use event::Event;
+pub use event::{CongestionCause, Event};
 pub use stack::{ListenerQueues, NetstatEntry, SocketId, Stack, TcpInfo};
 pub use stats::Stats;
+pub use tcp::cc::CongestionAlgorithm;
 pub use tcp::state::State;
 pub use time::Instant;

@@ -10,6 +10,7 @@ use crate::ip;
 use crate::random::KeyedState;
 use crate::slab::{Slab, Socket};
 use crate::stats::Stats;
+use crate::tcp::cc::CongestionAlgorithm;
 use crate::tcp::listen::Listener;
 use crate::tcp::state::State;
 use crate::tcp::tcb::Tcb;
@@ -64,6 +65,14 @@ pub struct TcpInfo {
     pub sack: bool,
     /// Bytes above SND.UNA the peer has SACKed.
     pub sacked_bytes: u32,
+    /// The congestion-control algorithm in use.
+    pub congestion_control: CongestionAlgorithm,
+    /// Segments the peer has SACKed (now, on the scoreboard; Linux tcpi_sacked).
+    pub sacked_segments: u32,
+    /// Segments deemed lost and not yet repaired (now; Linux tcpi_lost).
+    pub lost_segments: u32,
+    /// Retransmitted segments not yet acknowledged (now; Linux tcpi_retrans).
+    pub retrans_segments: u32,
 }
 
 /// One row of `netstat()`, like a line of `ss -tan`.
@@ -451,6 +460,23 @@ impl Stack {
     pub fn tcp_set_quickack(&mut self, id: SocketId, quickack: bool) -> Result<(), Error> {
         let now = self.env.now;
         self.with_tcb(now, id, |t, env| t.set_quickack(env, quickack))
+            .ok_or(Error::BadHandle)
+    }
+
+    /// TCP_CONGESTION: the congestion-control algorithm of a connection
+    /// (switched at any time; cwnd and ssthresh carry over, as on Linux) or
+    /// of a listener (for the connections it will accept).
+    pub fn tcp_set_congestion_control(
+        &mut self,
+        id: SocketId,
+        algorithm: CongestionAlgorithm,
+    ) -> Result<(), Error> {
+        if let Some(l) = self.sockets.listener_mut(id) {
+            l.congestion_control = Some(algorithm);
+            return Ok(());
+        }
+        let now = self.env.now;
+        self.with_tcb(now, id, |t, _| t.cc.set_algorithm(algorithm))
             .ok_or(Error::BadHandle)
     }
 

@@ -4,7 +4,15 @@
 
 mod common;
 use common::*;
-use tunstack_core::{Error, Event, State};
+use tunstack_core::{CongestionAlgorithm, Error, Event, StackConfig, State};
+
+/// Reno's numbers (RFC 5681) are what these scripts check; CUBIC's are in
+/// congestion_control.rs.
+fn reno() -> StackConfig {
+    let mut c = config();
+    c.tcp.congestion_control = CongestionAlgorithm::Reno;
+    c
+}
 
 fn retransmits(ev: &[Event]) -> Vec<(u32, u32, u32, u64)> {
     ev.iter()
@@ -88,7 +96,7 @@ fn an_ack_ends_the_backoff_and_karn_skips_the_ambiguous_sample() {
 
 #[test]
 fn three_duplicate_acks_trigger_fast_retransmit_and_newreno_recovery() {
-    let (mut h, id, iss1, peer, port) = connected(config(), 1000, 65535);
+    let (mut h, id, iss1, peer, port) = connected(reno(), 1000, 65535);
     let data = vec![5u8; 6000];
     h.stack.tcp_send(h.now, id, &data).unwrap();
     assert_eq!(h.out().len(), 6);
@@ -129,7 +137,7 @@ fn three_duplicate_acks_trigger_fast_retransmit_and_newreno_recovery() {
 
 #[test]
 fn timeout_collapses_cwnd_and_goes_back() {
-    let (mut h, id, iss1, peer, port) = connected(config(), 1000, 65535);
+    let (mut h, id, iss1, peer, port) = connected(reno(), 1000, 65535);
     h.stack.tcp_send(h.now, id, &[1u8; 3000]).unwrap();
     assert_eq!(h.out().len(), 3);
     h.at(h.now + 200 * MS);

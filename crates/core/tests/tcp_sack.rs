@@ -173,8 +173,11 @@ fn fast_retransmit_sends_only_the_hole() {
 
 #[test]
 fn sack_recovery_repairs_several_holes_in_one_round_trip() {
+    // Reno's halving (RFC 6675 §5 step 4.2) sets the pace counted below.
+    let mut c = config();
+    c.tcp.congestion_control = tunstack_core::CongestionAlgorithm::Reno;
     let (mut h, id, iss1, peer, port, _) =
-        connected_with(config(), |s| s.mss(1000).sack_perm().win(65535));
+        connected_with(c, |s| s.mss(1000).sack_perm().win(65535));
     h.stack.tcp_send(h.now, id, &[6u8; 10_000]).unwrap();
     assert_eq!(h.out().len(), 10);
     let ours = |a: u32, b: u32| (iss1 + a, iss1 + b);

@@ -6,7 +6,7 @@ use std::net::SocketAddrV4;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tunstack_core::{Error, SocketId, State};
+use tunstack_core::{CongestionCause, Error, SocketId, State};
 
 use crate::shared::Shared;
 
@@ -86,6 +86,14 @@ pub enum RtEvent {
     Note {
         id: SocketId,
         note: tunstack_core::event::Note,
+    },
+    /// cwnd/ssthresh changed by a loss response (or restart after idle);
+    /// the values after the change, in bytes.
+    Congestion {
+        id: SocketId,
+        cause: CongestionCause,
+        cwnd: u32,
+        ssthresh: u32,
     },
     /// One UDP datagram.
     Udp {

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tunstack_core::{ListenerQueues, NetstatEntry, SocketId, Stack, StackConfig, TcpInfo};
+use tunstack_core::{
+    CongestionAlgorithm, ListenerQueues, NetstatEntry, SocketId, Stack, StackConfig, TcpInfo,
+};
 use tunstack_device::Device;
 
 use crate::clock::Clock;
@@ -236,6 +238,18 @@ impl Runtime {
         let mut engine = self.engine()?;
         engine.stack.tcp_set_nodelay(id, nodelay)?;
         self.wake_if_needed(&engine);
+        Ok(())
+    }
+
+    /// TCP_CONGESTION: the algorithm of a connection (any time) or of a
+    /// listener (for the connections it accepts from now on).
+    pub fn tcp_set_congestion_control(
+        &self,
+        id: SocketId,
+        algorithm: CongestionAlgorithm,
+    ) -> Result<()> {
+        let mut engine = self.engine()?;
+        engine.stack.tcp_set_congestion_control(id, algorithm)?;
         Ok(())
     }
 

@@ -393,6 +393,17 @@ fn collect_events(
                 rto_us,
             }),
             Event::Note { id, note } => events.push(RtEvent::Note { id, note }),
+            Event::Congestion {
+                id,
+                cause,
+                cwnd,
+                ssthresh,
+            } => events.push(RtEvent::Congestion {
+                id,
+                cause,
+                cwnd,
+                ssthresh,
+            }),
             Event::UdpReadable { id } => loop {
                 let mut data = Vec::new();
                 match engine.stack.udp_recv(id, &mut data) {

@@ -4,7 +4,6 @@
 //! processing (cumulative ACK, window update, duplicate ACKs, NewReno fast
 //! recovery), segment text (in-order and reassembly) and FIN.
 
-use super::cc::CongestionControl;
 use super::output::reply_rst;
 use super::reassembly::Inserted;
 use super::sack::DUPTHRESH;
@@ -14,7 +13,7 @@ use super::state::State;
 use super::tcb::Tcb;
 use crate::env::Env;
 use crate::error::Error;
-use crate::event::{ChallengeTrigger, Event, Note, ResetOutcome, ResetReason};
+use crate::event::{ChallengeTrigger, CongestionCause, Event, Note, ResetOutcome, ResetReason};
 
 impl Tcb {
     /// Process one inbound segment. `accept_room`: for a passive child in
@@ -394,6 +393,7 @@ impl Tcb {
                 self.sack_recovery = false;
                 let out = self.outstanding();
                 self.cc.on_recovery_exit(out, mss);
+                self.emit_congestion(env, CongestionCause::RecoveryExit);
             } else if !self.sack_recovery {
                 // Partial ACK (RFC 6582 §3.2 step 3): the next hole.
                 self.cc.on_partial_ack(acked, mss);
@@ -401,7 +401,7 @@ impl Tcb {
             }
             // (With SACK, output() sends whatever the pipe allows.)
         } else if data > 0 {
-            self.cc.on_ack(data, mss);
+            self.cc.on_ack(env.now, data, mss, self.rtt.srtt());
         }
         self.dupacks = 0;
         self.progress_at = env.now;
@@ -442,9 +442,11 @@ impl Tcb {
             let out = self.outstanding();
             self.sack_recovery = self.sack_ok && !self.scoreboard.is_empty();
             if self.sack_recovery {
-                self.cc.on_sack_recovery(out, mss);
+                self.cc.on_sack_recovery(env.now, out, mss);
+                self.emit_congestion(env, CongestionCause::SackRecovery);
             } else {
-                self.cc.on_fast_retransmit(out, mss);
+                self.cc.on_fast_retransmit(env.now, out, mss);
+                self.emit_congestion(env, CongestionCause::FastRecovery);
             }
             let seq = self.snd_una;
             let len = self.retransmit_head(env);

@@ -5,6 +5,7 @@
 //! full, new SYNs and completing ACKs are dropped and counted, and the
 //! half-open child keeps retransmitting its SYN-ACK.
 
+use super::cc::CongestionAlgorithm;
 use super::output::reply_rst;
 use super::segment::TcpHeader;
 use super::seq::Seq;
@@ -28,6 +29,8 @@ pub struct Listener {
     pub syn_drops: u64,
     pub accept_drops: u64,
     pub cookies_sent: u64,
+    /// Congestion control of accepted connections (None: the stack's).
+    pub congestion_control: Option<CongestionAlgorithm>,
 }
 
 impl Listener {
@@ -41,6 +44,7 @@ impl Listener {
             syn_drops: 0,
             accept_drops: 0,
             cookies_sent: 0,
+            congestion_control: None,
         }
     }
 
@@ -100,12 +104,16 @@ impl Stack {
             self.env.stats.tcp_accept_queue_drops += 1;
             return;
         }
+        let cc = l.congestion_control;
         // Data on a SYN is not queued (no TFO): the peer sends it again.
         let iss = self.env.isn.isn(self.env.now, local, remote);
         let env = &self.env;
         let id = self.sockets.insert_with(|id| {
             let mut t = Tcb::new(id, local, remote, iss, env);
             t.parent = Some(lid);
+            if let Some(a) = cc {
+                t.cc.set_algorithm(a);
+            }
             t.state = State::Listen;
             t.irs = seg.seq;
             t.rcv_nxt = seg.seq + 1;

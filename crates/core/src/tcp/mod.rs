@@ -1,6 +1,6 @@
 //! TCP per RFC 9293. One file per mechanism; see DESIGN.md for the map.
 
-pub(crate) mod cc;
+pub mod cc;
 pub(crate) mod delayed_ack;
 pub(crate) mod input;
 pub(crate) mod isn;

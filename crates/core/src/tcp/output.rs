@@ -2,7 +2,6 @@
 //! the peer's window, the congestion window, Nagle and sender-side silly
 //! window avoidance; the SYN, ACK and RST segments; piggybacked ACKs.
 
-use super::cc::CongestionControl;
 use super::options::OutOptions;
 use super::segment::{SegmentOut, ACK, FIN, PSH, RST, SYN};
 use super::seq::Seq;
@@ -327,6 +326,7 @@ impl Tcb {
         }
         let (len, fin) = self.send_data(env, seq, len, fin);
         self.bytes_sent += len as u64;
+        self.last_data_sent = env.now;
         self.snd_max = seq + len + fin as u32;
         self.snd_nxt = self.snd_max;
         true
@@ -369,6 +369,7 @@ impl Tcb {
         }
         let data_end = self.send_buf.end_seq();
         let mss = self.eff_mss();
+        self.restart_after_idle(env, data_end);
         loop {
             if self.snd_nxt.gt(data_end) {
                 break; // FIN already sent
@@ -424,6 +425,9 @@ impl Tcb {
             } else if len > 0 {
                 self.bytes_sent += len as u64;
             }
+            if len > 0 {
+                self.last_data_sent = env.now;
+            }
             if self.snd_nxt.gt(self.snd_max) {
                 if self.rtt_timing.is_none() && !resend {
                     self.rtt_timing = Some((seq, env.now));
@@ -445,6 +449,24 @@ impl Tcb {
             && self.timers.persist.is_none()
         {
             self.timers.persist = Some(env.now + self.persist_interval(env));
+        }
+    }
+
+    /// Restart after idle (RFC 5681 §4.1): new data is about to go out,
+    /// nothing is in flight and nothing was sent for longer than the RTO —
+    /// the ACK clock is gone, so cwnd falls back to the restart window
+    /// instead of releasing a full old window as one burst.
+    fn restart_after_idle(&mut self, env: &mut Env, data_end: Seq) {
+        if self.snd_una == self.snd_max
+            && self.bytes_sent > 0
+            && data_end.gt(self.snd_nxt)
+            && env.now.saturating_sub(self.last_data_sent) > self.rtt.rto()
+        {
+            if self.cc.on_idle_restart(self.eff_mss()) {
+                self.emit_congestion(env, crate::event::CongestionCause::IdleRestart);
+            }
+            // Once per idle period.
+            self.last_data_sent = env.now;
         }
     }
 

@@ -5,12 +5,11 @@
 //! bounds all three, and the end of TIME_WAIT (2×MSL) or an orphan's
 //! FIN_WAIT_2.
 
-use super::cc::CongestionControl;
 use super::state::State;
 use super::tcb::Tcb;
 use crate::env::Env;
 use crate::error::Error;
-use crate::event::Event;
+use crate::event::{CongestionCause, Event};
 use crate::time::Instant;
 
 fn due(t: &mut Option<Instant>, now: Instant) -> bool {
@@ -103,7 +102,10 @@ impl Tcb {
                     self.scoreboard.clear();
                 }
                 let (out, mss) = (self.outstanding(), self.eff_mss());
-                self.cc.on_rto(out, mss);
+                // Only the first timeout of a segment lowers ssthresh
+                // (RFC 5681 §3.1); retries counts this one already.
+                self.cc.on_rto(env.now, out, mss, self.retries == 1);
+                self.emit_congestion(env, CongestionCause::Timeout);
                 self.in_recovery = false;
                 self.sack_recovery = false;
                 self.recover = self.snd_max - 1;
@@ -132,9 +134,15 @@ impl Tcb {
     }
 
     fn on_persist(&mut self, env: &mut Env) {
+        // Every state that can still send data (CLOSING too: our FIN is
+        // queued behind data when the peer's FIN crosses it).
         if !matches!(
             self.state,
-            State::Established | State::CloseWait | State::FinWait1 | State::LastAck
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::LastAck
+                | State::Closing
         ) {
             return;
         }

@@ -189,6 +189,34 @@ impl Scoreboard {
         holes
     }
 
+    /// Bytes SACKed within `[a, b)`.
+    pub fn sacked_between(&self, a: Seq, b: Seq) -> u32 {
+        self.ranges
+            .iter()
+            .filter(|&&(s, e)| s.lt(b) && a.lt(e))
+            .map(|&(s, e)| e.min(b).since(s.max(a)))
+            .sum()
+    }
+
+    /// Unsacked bytes at or above `from` in holes deemed lost (RFC 6675
+    /// IsLost), for tcp_info's lost count.
+    pub fn lost_bytes(&self, una: Seq, from: Seq, mss: u32) -> u32 {
+        let mut lost = 0;
+        let mut above_bytes = self.sacked_bytes();
+        let mut above_ranges = self.ranges.len();
+        let mut cursor = una;
+        for &(s, e) in &self.ranges {
+            let a = cursor.max(from);
+            if a.lt(s) && Self::lost(above_bytes, above_ranges, mss) {
+                lost += s.since(a);
+            }
+            above_bytes -= e.since(s);
+            above_ranges -= 1;
+            cursor = e;
+        }
+        lost
+    }
+
     /// Total bytes SACKed.
     pub fn sacked_bytes(&self) -> u32 {
         self.ranges.iter().map(|&(s, e)| e.since(s)).sum()

@@ -3,7 +3,7 @@
 //! timer expiry in retransmit.rs; this file holds the state and the small
 //! helpers they share (state transitions, events, windows).
 
-use super::cc::{CongestionControl, Reno};
+use super::cc::Controller;
 use super::options::{TcpOptions, MAX_WSCALE, TIMESTAMPS_LEN};
 use super::reassembly::RecvBuffer;
 use super::rtt::RttEstimator;
@@ -15,7 +15,7 @@ use super::timers::Timers;
 use crate::config::MAX_BUFFER;
 use crate::env::Env;
 use crate::error::Error;
-use crate::event::{Event, Note};
+use crate::event::{CongestionCause, Event, Note};
 use crate::stack::{SocketId, TcpInfo};
 use crate::time::Instant;
 use std::net::SocketAddrV4;
@@ -127,7 +127,9 @@ pub struct Tcb {
     pub high_rxt: Seq,
     /// RescueRxt: set once the recovery's rescue retransmission went.
     pub rescue_rxt: Option<Seq>,
-    pub cc: Reno,
+    pub cc: Controller,
+    /// When data was last sent (restart after idle, RFC 5681 §4.1).
+    pub last_data_sent: Instant,
     pub timers: Timers,
     pub persist_backoff: u32,
     /// Window probes sent since the peer last answered.
@@ -220,7 +222,8 @@ impl Tcb {
             sack_recovery: false,
             high_rxt: iss,
             rescue_rxt: None,
-            cc: Reno::new(snd_mss),
+            cc: Controller::new(tcp.congestion_control, snd_mss),
+            last_data_sent: env.now,
             timers: Timers::default(),
             persist_backoff: 0,
             probes_unanswered: 0,
@@ -254,6 +257,19 @@ impl Tcb {
     /// Report a diagnostic [`Note`] (for the opt-in 'tcp' events).
     pub fn note(&self, env: &mut Env, note: Note) {
         self.emit(env, Event::Note { id: self.id, note });
+    }
+
+    /// Report the window after a loss response (or restart after idle).
+    pub fn emit_congestion(&self, env: &mut Env, cause: CongestionCause) {
+        self.emit(
+            env,
+            Event::Congestion {
+                id: self.id,
+                cause,
+                cwnd: self.cc.cwnd(),
+                ssthresh: self.cc.ssthresh(),
+            },
+        );
     }
 
     /// Change state, reporting the transition (and the end of the
@@ -468,6 +484,49 @@ impl Tcb {
         self.ts_offset.wrapping_add((now / 1000) as u32)
     }
 
+    /// SACKed segments on the scoreboard now (Linux tcpi_sacked).
+    fn sacked_segments(&self) -> u32 {
+        self.scoreboard.sacked_bytes().div_ceil(self.eff_mss())
+    }
+
+    /// Segments deemed lost and not yet retransmitted (Linux tcpi_lost):
+    /// the scoreboard's lost holes (RFC 6675 IsLost) above HighRxt in SACK
+    /// recovery; after a timeout, everything not yet resent.
+    fn lost_segments(&self) -> u32 {
+        let mss = self.eff_mss();
+        let bytes = if self.sack_recovery {
+            let rxt = self.high_rxt.max(self.snd_una);
+            self.scoreboard.lost_bytes(self.snd_una, rxt, mss)
+        } else if self.snd_nxt.lt(self.snd_max) {
+            // Going back after a timeout: what is still to be resent.
+            self.snd_max.since(self.snd_nxt)
+                - self.scoreboard.sacked_between(self.snd_nxt, self.snd_max)
+        } else {
+            0
+        };
+        bytes.div_ceil(mss)
+    }
+
+    /// Retransmitted segments not yet acknowledged (Linux tcpi_retrans).
+    fn retrans_segments(&self) -> u32 {
+        let end = if self.sack_recovery {
+            self.high_rxt
+        } else if self.retries > 0 {
+            // After a timeout (and no new ACK since): everything resent so far.
+            self.snd_nxt
+        } else if self.in_recovery {
+            // NewReno resends the head segment.
+            (self.snd_una + self.eff_mss()).min(self.snd_max)
+        } else {
+            self.snd_una
+        };
+        if !end.gt(self.snd_una) {
+            return 0;
+        }
+        let bytes = end.since(self.snd_una) - self.scoreboard.sacked_between(self.snd_una, end);
+        bytes.div_ceil(self.eff_mss())
+    }
+
     /// The TCP_INFO-like snapshot.
     pub fn info(&self) -> TcpInfo {
         TcpInfo {
@@ -495,6 +554,10 @@ impl Tcb {
             timestamps: self.ts_ok,
             sack: self.sack_ok,
             sacked_bytes: self.scoreboard.sacked_bytes(),
+            congestion_control: self.cc.algorithm(),
+            sacked_segments: self.sacked_segments(),
+            lost_segments: self.lost_segments(),
+            retrans_segments: self.retrans_segments(),
         }
     }
 }

@@ -1,35 +1,250 @@
 //! Congestion control (RFC 5681). The connection asks the controller how
 //! many bytes may be in flight and tells it about ACKs and losses; loss
-//! detection itself (RTO, duplicate ACKs, NewReno recovery) lives in the
-//! connection. Issue 4 makes the algorithm pluggable (Reno, CUBIC).
+//! detection itself (RTO, duplicate ACKs, NewReno and SACK recovery) lives
+//! in the connection.
+//!
+//! The window arithmetic every algorithm shares — slow start with
+//! appropriate byte counting (RFC 3465), the loss window after a timeout,
+//! fast-recovery inflation (RFC 5681 §3.2, RFC 6582), the restart window
+//! after idle (RFC 5681 §4.1) — is in [`Controller`]. What differs between
+//! algorithms — the multiplicative decrease and the growth in congestion
+//! avoidance — is behind [`CongestionControl`], implemented by [`Reno`]
+//! and [`Cubic`] and dispatched statically through an enum, so the per-ACK
+//! path makes no virtual call and allocates nothing.
 
+pub mod cubic;
 pub mod reno;
 
+pub use cubic::Cubic;
 pub use reno::Reno;
+
+use crate::time::Instant;
 
 /// Initial window in segments (RFC 6928).
 pub const INITIAL_WINDOW_SEGMENTS: u32 = 10;
 
-/// What a congestion-control algorithm must provide.
+/// Appropriate byte counting limit in slow start, in segments (RFC 3465
+/// §2.2: L = 2·SMSS).
+pub const ABC_LIMIT_SEGMENTS: u32 = 2;
+
+/// A congestion-control algorithm, chosen per stack
+/// ([`crate::TcpConfig::congestion_control`]) and per socket
+/// ([`crate::Stack::tcp_set_congestion_control`], like Linux's
+/// TCP_CONGESTION).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum CongestionAlgorithm {
+    /// Reno / NewReno (RFC 5681, RFC 6582).
+    Reno,
+    /// CUBIC (RFC 9438), Linux's default.
+    #[default]
+    Cubic,
+}
+
+impl CongestionAlgorithm {
+    /// The name Linux gives it (`reno`, `cubic`).
+    pub fn name(self) -> &'static str {
+        match self {
+            CongestionAlgorithm::Reno => "reno",
+            CongestionAlgorithm::Cubic => "cubic",
+        }
+    }
+
+    /// The algorithm called `name` (as [`CongestionAlgorithm::name`] spells it).
+    pub fn from_name(name: &str) -> Option<CongestionAlgorithm> {
+        match name {
+            "reno" => Some(CongestionAlgorithm::Reno),
+            "cubic" => Some(CongestionAlgorithm::Cubic),
+            _ => None,
+        }
+    }
+}
+
+/// What makes an algorithm: its loss response and its congestion-avoidance
+/// growth. Slow start, recovery and the loss window are common
+/// ([`Controller`]).
 pub trait CongestionControl {
+    /// A congestion event (fast retransmit, SACK recovery or timeout) with
+    /// the window at `cwnd` and `flight` bytes outstanding: update the
+    /// algorithm's state and return the new ssthresh in bytes (at least
+    /// 2·MSS).
+    fn on_loss(&mut self, now: Instant, cwnd: u32, flight: u32, mss: u32) -> u32;
+    /// `acked` new bytes acknowledged in congestion avoidance (cwnd ≥
+    /// ssthresh, not in recovery): return the new cwnd. `srtt` in µs (0
+    /// before the first sample).
+    fn on_avoidance_ack(&mut self, now: Instant, cwnd: u32, acked: u32, mss: u32, srtt: u64)
+        -> u32;
+    /// cwnd was cut back without a loss (restart after idle): the current
+    /// growth epoch is over.
+    fn on_restart(&mut self);
+}
+
+/// The algorithm-specific state.
+#[derive(Debug, Clone)]
+enum Algorithm {
+    Reno(Reno),
+    Cubic(Cubic),
+}
+
+impl Algorithm {
+    fn new(a: CongestionAlgorithm) -> Algorithm {
+        match a {
+            CongestionAlgorithm::Reno => Algorithm::Reno(Reno::default()),
+            CongestionAlgorithm::Cubic => Algorithm::Cubic(Cubic::default()),
+        }
+    }
+}
+
+/// Static dispatch to the algorithm.
+macro_rules! dispatch {
+    ($alg:expr, $a:ident => $e:expr) => {
+        match $alg {
+            Algorithm::Reno($a) => $e,
+            Algorithm::Cubic($a) => $e,
+        }
+    };
+}
+
+/// One connection's congestion window, slow-start threshold and algorithm.
+#[derive(Debug, Clone)]
+pub struct Controller {
+    cwnd: u32,
+    ssthresh: u32,
+    alg: Algorithm,
+}
+
+impl Controller {
+    /// Initial window of IW segments (RFC 6928), ssthresh "arbitrarily
+    /// high" (RFC 5681 §3.1).
+    pub fn new(a: CongestionAlgorithm, mss: u32) -> Controller {
+        Controller {
+            cwnd: INITIAL_WINDOW_SEGMENTS * mss,
+            ssthresh: u32::MAX,
+            alg: Algorithm::new(a),
+        }
+    }
+
+    /// Restart from the initial window (the MSS became known), keeping
+    /// the algorithm.
+    pub fn reset(&mut self, mss: u32) {
+        *self = Controller::new(self.algorithm(), mss);
+    }
+
+    /// The algorithm in use.
+    pub fn algorithm(&self) -> CongestionAlgorithm {
+        match self.alg {
+            Algorithm::Reno(_) => CongestionAlgorithm::Reno,
+            Algorithm::Cubic(_) => CongestionAlgorithm::Cubic,
+        }
+    }
+
+    /// Switch algorithm at any time (TCP_CONGESTION): cwnd and ssthresh
+    /// carry over, as on Linux; the new algorithm starts with fresh state.
+    pub fn set_algorithm(&mut self, a: CongestionAlgorithm) {
+        if a != self.algorithm() {
+            self.alg = Algorithm::new(a);
+        }
+    }
+
     /// Congestion window in bytes.
-    fn cwnd(&self) -> u32;
+    #[inline]
+    pub fn cwnd(&self) -> u32 {
+        self.cwnd
+    }
+
     /// Slow-start threshold in bytes.
-    fn ssthresh(&self) -> u32;
+    #[inline]
+    pub fn ssthresh(&self) -> u32 {
+        self.ssthresh
+    }
+
+    /// The CUBIC state, if CUBIC is in use (for tests and tracing).
+    pub fn cubic(&self) -> Option<&Cubic> {
+        match &self.alg {
+            Algorithm::Cubic(c) => Some(c),
+            Algorithm::Reno(_) => None,
+        }
+    }
+
     /// `acked` new bytes were cumulatively acknowledged outside recovery.
-    fn on_ack(&mut self, acked: u32, mss: u32);
+    pub fn on_ack(&mut self, now: Instant, acked: u32, mss: u32, srtt: u64) {
+        if acked == 0 {
+            return;
+        }
+        if self.cwnd < self.ssthresh {
+            // Slow start with appropriate byte counting (RFC 3465): grow
+            // by the bytes ACKed, at most L = 2·SMSS per ACK, so a
+            // stretch ACK neither stalls growth nor bursts.
+            self.cwnd = self
+                .cwnd
+                .saturating_add(acked.min(ABC_LIMIT_SEGMENTS * mss));
+        } else {
+            let cwnd = self.cwnd;
+            self.cwnd =
+                dispatch!(&mut self.alg, a => a.on_avoidance_ack(now, cwnd, acked, mss, srtt));
+        }
+    }
+
+    fn loss(&mut self, now: Instant, flight: u32, mss: u32) {
+        let cwnd = self.cwnd;
+        self.ssthresh =
+            dispatch!(&mut self.alg, a => a.on_loss(now, cwnd, flight, mss)).max(2 * mss);
+    }
+
     /// The retransmission timer expired with `flight` bytes outstanding.
-    fn on_rto(&mut self, flight: u32, mss: u32);
-    /// Third duplicate ACK: entering fast recovery.
-    fn on_fast_retransmit(&mut self, flight: u32, mss: u32);
-    /// Third duplicate ACK with a SACK scoreboard (RFC 6675 §5, step
-    /// 4.2): ssthresh = cwnd = max(flight / 2, 2·MSS), no inflation — the
-    /// pipe estimate paces the recovery.
-    fn on_sack_recovery(&mut self, flight: u32, mss: u32);
-    /// A further duplicate ACK during fast recovery.
-    fn on_dupack_in_recovery(&mut self, mss: u32);
-    /// A partial ACK (RFC 6582) of `acked` bytes during recovery.
-    fn on_partial_ack(&mut self, acked: u32, mss: u32);
-    /// The ACK that ends fast recovery; `flight` is what remains outstanding.
-    fn on_recovery_exit(&mut self, flight: u32, mss: u32);
+    /// `first`: the first timeout of this segment — only it lowers
+    /// ssthresh (RFC 5681 §3.1: later ones keep it, or the threshold would
+    /// collapse to 2·MSS while cwnd is already one segment). cwnd becomes
+    /// the loss window, one segment.
+    pub fn on_rto(&mut self, now: Instant, flight: u32, mss: u32, first: bool) {
+        if first {
+            self.loss(now, flight, mss);
+        }
+        self.cwnd = mss;
+    }
+
+    /// Third duplicate ACK without SACK: fast retransmit and NewReno fast
+    /// recovery with window inflation (RFC 5681 §3.2 steps 2–3).
+    pub fn on_fast_retransmit(&mut self, now: Instant, flight: u32, mss: u32) {
+        self.loss(now, flight, mss);
+        self.cwnd = self.ssthresh.saturating_add(3 * mss);
+    }
+
+    /// Loss detected on the SACK scoreboard (RFC 6675 §5 step 4.2): cwnd =
+    /// ssthresh, no inflation — the pipe estimate paces the recovery.
+    pub fn on_sack_recovery(&mut self, now: Instant, flight: u32, mss: u32) {
+        self.loss(now, flight, mss);
+        self.cwnd = self.ssthresh;
+    }
+
+    /// A further duplicate ACK during NewReno fast recovery: inflate.
+    pub fn on_dupack_in_recovery(&mut self, mss: u32) {
+        self.cwnd = self.cwnd.saturating_add(mss);
+    }
+
+    /// A partial ACK (RFC 6582 §3.2 step 3) of `acked` bytes: deflate by
+    /// the amount acknowledged, add back one MSS.
+    pub fn on_partial_ack(&mut self, acked: u32, mss: u32) {
+        self.cwnd = self.cwnd.saturating_sub(acked).saturating_add(mss).max(mss);
+    }
+
+    /// The ACK that ends recovery; `flight` is what remains outstanding
+    /// (RFC 6582 §3.2 step 3, option 1: min(ssthresh, FlightSize + MSS)).
+    pub fn on_recovery_exit(&mut self, flight: u32, mss: u32) {
+        self.cwnd = self.ssthresh.min(flight.saturating_add(mss)).max(mss);
+    }
+
+    /// Sending resumes after an idle period longer than the RTO (RFC 5681
+    /// §4.1): cwnd = min(IW, cwnd), the restart window; ssthresh keeps
+    /// at least 3/4 of the old cwnd (RFC 2861, as Linux), so slow start
+    /// soon brings back most of it. True if cwnd changed.
+    pub fn on_idle_restart(&mut self, mss: u32) -> bool {
+        let rw = (INITIAL_WINDOW_SEGMENTS * mss).min(self.cwnd);
+        if rw >= self.cwnd {
+            return false;
+        }
+        self.ssthresh = self.ssthresh.max(self.cwnd / 4 * 3);
+        self.cwnd = rw;
+        dispatch!(&mut self.alg, a => a.on_restart());
+        true
+    }
 }
