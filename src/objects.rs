@@ -30,6 +30,8 @@ pub struct NativeEvent {
     pub window: Option<u32>,
     pub address: Option<String>,
     pub port: Option<u32>,
+    pub what: Option<String>,
+    pub reason: Option<String>,
 }
 
 impl NativeEvent {
@@ -55,6 +57,8 @@ impl NativeEvent {
             window: None,
             address: None,
             port: None,
+            what: None,
+            reason: None,
         }
     }
 }
@@ -134,6 +138,8 @@ pub struct NativeQueues {
     pub syn_drops: f64,
     pub accept_drops: f64,
     pub cookies_sent: f64,
+    pub cookies_validated: f64,
+    pub cookies_failed: f64,
 }
 
 impl From<ListenerQueues> for NativeQueues {
@@ -146,6 +152,8 @@ impl From<ListenerQueues> for NativeQueues {
             syn_drops: q.syn_drops as f64,
             accept_drops: q.accept_drops as f64,
             cookies_sent: q.cookies_sent as f64,
+            cookies_validated: q.cookies_validated as f64,
+            cookies_failed: q.cookies_failed as f64,
         }
     }
 }

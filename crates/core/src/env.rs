@@ -9,6 +9,7 @@ use crate::ip;
 use crate::stats::Stats;
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::segment::{self, SegmentOut, RST};
+use crate::tcp::syn_cookies::CookieKey;
 use crate::tcp::timers::TimerHeap;
 use crate::time::Instant;
 use crate::tx::TxQueue;
@@ -29,6 +30,8 @@ pub struct Env {
     pub stats: Stats,
     pub timers: TimerHeap,
     pub isn: IsnGenerator,
+    /// Key of SYN cookies.
+    pub cookies: CookieKey,
     ip_id: u16,
 }
 
@@ -36,6 +39,7 @@ impl Env {
     /// Context for a stack with `config`.
     pub fn new(config: StackConfig) -> Self {
         let isn = IsnGenerator::new(config.seed);
+        let cookies = CookieKey::new(config.seed);
         let ip_id = (config.seed >> 16) as u16;
         Env {
             config,
@@ -45,6 +49,7 @@ impl Env {
             stats: Stats::default(),
             timers: TimerHeap::default(),
             isn,
+            cookies,
             ip_id,
         }
     }

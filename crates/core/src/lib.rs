@@ -25,10 +25,10 @@ pub mod time;
 pub(crate) mod tx;
 pub(crate) mod udp;
 
-pub use config::{StackConfig, TcpConfig};
+pub use config::{StackConfig, SynCookies, TcpConfig};
 pub use error::Error;
-pub use event::Event;
-pub use stack::{ListenerQueues, NetstatEntry, SocketId, Stack, TcpInfo};
+pub use event::{Event, ListenEvent, SynDropReason};
+pub use stack::{ListenOptions, ListenerQueues, NetstatEntry, SocketId, Stack, TcpInfo};
 pub use stats::Stats;
 pub use tcp::state::State;
 pub use time::Instant;

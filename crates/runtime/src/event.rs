@@ -6,7 +6,7 @@ use std::net::SocketAddrV4;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tunstack_core::{Error, SocketId, State};
+use tunstack_core::{Error, ListenEvent, SocketId, State};
 
 use crate::shared::Shared;
 
@@ -80,6 +80,12 @@ pub enum RtEvent {
         len: u32,
         attempt: u32,
         rto_us: u64,
+    },
+    /// Something happened at a listener's queues.
+    Listen {
+        listener: SocketId,
+        remote: SocketAddrV4,
+        what: ListenEvent,
     },
     /// One UDP datagram.
     Udp {

@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tunstack_core::{ListenerQueues, NetstatEntry, SocketId, Stack, StackConfig, TcpInfo};
+use tunstack_core::{
+    ListenOptions, ListenerQueues, NetstatEntry, SocketId, Stack, StackConfig, TcpInfo,
+};
 use tunstack_device::Device;
 
 use crate::clock::Clock;
@@ -122,8 +124,18 @@ impl Runtime {
 
     /// Listen on `local`; `backlog` bounds the accept queue.
     pub fn tcp_listen(&self, local: SocketAddrV4, backlog: u32) -> Result<SocketId> {
+        self.tcp_listen_with(local, backlog, ListenOptions::default())
+    }
+
+    /// [`Runtime::tcp_listen`] with per-listener options.
+    pub fn tcp_listen_with(
+        &self,
+        local: SocketAddrV4,
+        backlog: u32,
+        options: ListenOptions,
+    ) -> Result<SocketId> {
         let mut engine = self.engine_open()?;
-        let id = engine.stack.tcp_listen(local, backlog)?;
+        let id = engine.stack.tcp_listen_with(local, backlog, options)?;
         engine.listeners.insert(id);
         drop(engine);
         self.wake();

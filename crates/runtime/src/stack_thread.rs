@@ -392,6 +392,15 @@ fn collect_events(
                 attempt,
                 rto_us,
             }),
+            Event::Listen {
+                listener,
+                remote,
+                what,
+            } => events.push(RtEvent::Listen {
+                listener,
+                remote,
+                what,
+            }),
             Event::UdpReadable { id } => loop {
                 let mut data = Vec::new();
                 match engine.stack.udp_recv(id, &mut data) {
