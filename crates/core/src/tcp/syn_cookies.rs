@@ -307,7 +307,10 @@ mod tests {
         for index in 0..4 {
             let c = k.make(5 * SECONDS, l, r, Seq(1000), index);
             assert_eq!(k.check(5 * SECONDS, l, r, Seq(1000), c), Some(index));
-            assert_eq!(k.check(PERIOD + 5 * SECONDS, l, r, Seq(1000), c), Some(index));
+            assert_eq!(
+                k.check(PERIOD + 5 * SECONDS, l, r, Seq(1000), c),
+                Some(index)
+            );
             assert_eq!(k.check(2 * PERIOD + 5 * SECONDS, l, r, Seq(1000), c), None);
         }
     }
