@@ -8,7 +8,7 @@ import type { EventEmitter } from 'node:events';
 import type { NativeEvent, NativeStack } from './native.js';
 import type { Socket } from './socket.js';
 import { systemError } from './errors.js';
-import type { SegmentEvent, StackTcpEvent, TcpState } from './tcp_events.js';
+import type { SegmentEvent, StackTcpEvent, TcpListenEvent, TcpState, TcpSynDroppedEvent } from './tcp_events.js';
 
 /** Anything that owns a native id. @internal */
 export interface EventSink {
@@ -93,6 +93,7 @@ export class Dispatcher {
       }
       case 'state':
       case 'retransmit':
+      case 'listen':
         if (ev.id !== undefined && this.#stack.listenerCount('tcp') > 0) {
           this.#stack.emit('tcp', toStackTcpEvent(ev));
         }
@@ -130,6 +131,7 @@ export function toStackTcpEvent(ev: NativeEvent): StackTcpEvent {
   if (ev.type === 'state') {
     return { type: 'state', id, from: (ev.from ?? 'CLOSED') as TcpState, to: (ev.to ?? 'CLOSED') as TcpState };
   }
+  if (ev.type === 'listen') return { ...toListenEvent(ev), id };
   const attempt = ev.attempt ?? 0;
   return {
     type: 'retransmit',
@@ -141,4 +143,21 @@ export function toStackTcpEvent(ev: NativeEvent): StackTcpEvent {
     attempt,
     rtoMs: ev.rtoMs ?? 0,
   };
+}
+
+/** @internal */
+export function toListenEvent(ev: NativeEvent): TcpListenEvent {
+  const peer = { remoteAddress: ev.address ?? '', remotePort: ev.port ?? 0 };
+  switch (ev.what) {
+    case 'syn-dropped':
+      return { type: 'syn-dropped', reason: (ev.reason ?? 'syn-queue-full') as TcpSynDroppedEvent['reason'], ...peer };
+    case 'accept-overflow':
+      return { type: 'accept-overflow', action: ev.reason === 'abort' ? 'abort' : 'drop', ...peer };
+    case 'cookie-sent':
+    case 'cookie-validated':
+    case 'cookie-failed':
+      return { type: ev.what, ...peer };
+    default:
+      return { type: 'syn-queued', ...peer };
+  }
 }

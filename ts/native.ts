@@ -65,6 +65,9 @@ export interface NativeTcpOptions {
   sendBuffer?: number;
   recvBuffer?: number;
   synBacklog?: number;
+  /** 'auto' | 'always' | 'never'. */
+  synCookies?: string;
+  abortOnOverflow?: boolean;
   maxConnections?: number;
   ephemeralFirst?: number;
   ephemeralLast?: number;
@@ -95,6 +98,10 @@ export interface NativeStackOptions {
  * - 'retransmit' {id, seq, len, attempt, rtoMs}
  * - 'segment' {dir, text, src, dst, flags, seq, ack, window, len}: trace only.
  * - 'udp' {id, data, address, port}: one datagram.
+ * - 'listen' {id: listener, what, reason?, address, port}: a listener's queues
+ *   (what: 'syn-queued' | 'cookie-sent' | 'cookie-validated' | 'cookie-failed' |
+ *   'syn-dropped' (reason 'syn-queue-full' | 'accept-queue-full' | 'max-connections') |
+ *   'accept-overflow' (reason 'drop' | 'abort')); address/port: the peer.
  * @internal
  */
 export interface NativeEvent {
@@ -117,6 +124,8 @@ export interface NativeEvent {
   window?: number;
   address?: string;
   port?: number;
+  what?: string;
+  reason?: string;
 }
 
 /** @internal */
@@ -159,6 +168,8 @@ export interface NativeQueues {
   synDrops: number;
   acceptDrops: number;
   cookiesSent: number;
+  cookiesValidated: number;
+  cookiesFailed: number;
 }
 
 /** @internal */
@@ -175,7 +186,8 @@ export interface NativeNetstatEntry {
 
 /** A running stack: one Rust thread driving the engine over a device. @internal */
 export interface NativeStack {
-  tcpListen(host: string, port: number, backlog: number): number;
+  /** `abortOnOverflow` absent or null: the stack's `tcp.abortOnOverflow`. */
+  tcpListen(host: string, port: number, backlog: number, abortOnOverflow?: boolean | null): number;
   tcpAccept(listener: number): number | null;
   tcpConnect(host: string, port: number, localPort?: number | null): number;
   /** Copy as much of `data` as fits into the send buffer; returns bytes taken. */

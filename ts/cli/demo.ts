@@ -119,6 +119,7 @@ export async function demo(argv: string[], io: Output): Promise<number> {
       retransmits++;
       return;
     }
+    if (ev.type !== 'state') return;
     const key = `${side}#${ev.id}`;
     if (ev.to === 'LISTEN') listeners.add(key);
     last.set(key, ev.to);
