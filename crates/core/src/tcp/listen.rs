@@ -238,7 +238,7 @@ impl Stack {
             let mut t = Tcb::new(id, local, remote, seg.ack - 1, env);
             t.parent = Some(lid);
             t.state = State::Listen;
-            t.from_cookie(env, seg, &opts);
+            t.restore_from_cookie(env, seg, &opts);
             Socket::Tcp(Box::new(t))
         });
         self.tcp_count += 1;

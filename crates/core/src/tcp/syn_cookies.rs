@@ -252,7 +252,7 @@ impl Tcb {
     /// Rebuild, from a valid cookie ACK, the half-open connection the
     /// cookie stood for: as if we had kept it in SYN_RECEIVED after sending
     /// the SYN-ACK. The caller then feeds it the ACK.
-    pub fn from_cookie(&mut self, env: &Env, ack: &TcpHeader, opts: &CookieOptions) {
+    pub fn restore_from_cookie(&mut self, env: &Env, ack: &TcpHeader, opts: &CookieOptions) {
         let irs = ack.seq - 1;
         self.irs = irs;
         self.rcv_nxt = ack.seq;
