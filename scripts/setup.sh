@@ -12,6 +12,8 @@ command -v socat >/dev/null || need_apt+=(socat)
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v ping >/dev/null || need_apt+=(iputils-ping)
 command -v cc >/dev/null || need_apt+=(build-essential)
+# The SYN-flood TUN test crafts spoofed SYNs with scapy (the distribution's python3).
+/usr/bin/python3 -c 'import scapy.all' >/dev/null 2>&1 || need_apt+=(python3-scapy)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: apt-get install ${need_apt[*]}"

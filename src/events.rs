@@ -81,6 +81,18 @@ fn convert(event: RtEvent) -> NativeEvent {
             e.ssthresh = Some(ssthresh);
             e
         }
+        RtEvent::Listen {
+            listener,
+            remote,
+            what,
+        } => {
+            let mut e = with_id("listen", listener.0);
+            e.what = Some(what.name().to_string());
+            e.reason = what.detail().map(str::to_string);
+            e.address = Some(remote.ip().to_string());
+            e.port = Some(u32::from(remote.port()));
+            e
+        }
         RtEvent::Udp { id, data, from } => {
             let mut e = with_id("udp", id.0);
             e.data = Some(Buffer::from(data));

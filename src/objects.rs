@@ -30,11 +30,12 @@ pub struct NativeEvent {
     pub window: Option<u32>,
     pub address: Option<String>,
     pub port: Option<u32>,
-    /// Why (rst-sent), what became of it (rst-received), or what triggered it (challenge-ack).
+    /// rst-sent: why; rst-received: what became of it; challenge-ack: what triggered it; listen: the detail.
     pub reason: Option<String>,
     pub cause: Option<String>,
     pub cwnd: Option<u32>,
     pub ssthresh: Option<u32>,
+    pub what: Option<String>,
 }
 
 impl NativeEvent {
@@ -64,6 +65,7 @@ impl NativeEvent {
             cause: None,
             cwnd: None,
             ssthresh: None,
+            what: None,
         }
     }
 }
@@ -153,6 +155,8 @@ pub struct NativeQueues {
     pub syn_drops: f64,
     pub accept_drops: f64,
     pub cookies_sent: f64,
+    pub cookies_validated: f64,
+    pub cookies_failed: f64,
 }
 
 impl From<ListenerQueues> for NativeQueues {
@@ -165,6 +169,8 @@ impl From<ListenerQueues> for NativeQueues {
             syn_drops: q.syn_drops as f64,
             accept_drops: q.accept_drops as f64,
             cookies_sent: q.cookies_sent as f64,
+            cookies_validated: q.cookies_validated as f64,
+            cookies_failed: q.cookies_failed as f64,
         }
     }
 }

@@ -3,7 +3,7 @@
 use napi_derive::napi;
 
 use tunstack_device::ImpairmentConfig;
-use tunstack_runtime::{CongestionAlgorithm, StackConfig, TcpConfig};
+use tunstack_runtime::{CongestionAlgorithm, StackConfig, SynCookies, TcpConfig};
 
 use crate::address::parse_cidr;
 use crate::error::{invalid, Result};
@@ -43,6 +43,9 @@ pub struct NativeTcpOptions {
     pub send_buffer: Option<u32>,
     pub recv_buffer: Option<u32>,
     pub syn_backlog: Option<u32>,
+    /// 'auto' | 'always' | 'never'.
+    pub syn_cookies: Option<String>,
+    pub abort_on_overflow: Option<bool>,
     pub max_connections: Option<u32>,
     pub ephemeral_first: Option<u32>,
     pub ephemeral_last: Option<u32>,
@@ -186,6 +189,21 @@ impl NativeTcpOptions {
         }
         if let Some(v) = self.syn_backlog {
             c.syn_backlog = v as usize;
+        }
+        if let Some(v) = &self.syn_cookies {
+            c.syn_cookies = match v.as_str() {
+                "auto" => SynCookies::Auto,
+                "always" => SynCookies::Always,
+                "never" => SynCookies::Never,
+                _ => {
+                    return Err(invalid(format!(
+                        "synCookies must be 'auto', 'always' or 'never', got {v:?}"
+                    )))
+                }
+            };
+        }
+        if let Some(v) = self.abort_on_overflow {
+            c.abort_on_overflow = v;
         }
         if let Some(v) = self.max_connections {
             c.max_connections = v as usize;

@@ -18,7 +18,7 @@ use napi::threadsafe_function::ThreadsafeCallContext;
 use napi::Env;
 use napi_derive::napi;
 
-use tunstack_runtime::{Runtime, RuntimeOptions};
+use tunstack_runtime::{ListenOptions, Runtime, RuntimeOptions};
 
 use crate::address::{js_id, socket_addr, socket_id};
 use crate::device::NativeDevice;
@@ -102,11 +102,18 @@ fn millis(ms: f64) -> Result<Duration> {
 #[napi]
 impl NativeStack {
     #[napi]
-    pub fn tcp_listen(&self, host: String, port: u32, backlog: u32) -> Result<i64> {
+    pub fn tcp_listen(
+        &self,
+        host: String,
+        port: u32,
+        backlog: u32,
+        abort_on_overflow: Option<bool>,
+    ) -> Result<i64> {
         guard(|| {
             let local = socket_addr(&host, port)?;
+            let options = ListenOptions { abort_on_overflow };
             self.runtime
-                .tcp_listen(local, backlog)
+                .tcp_listen_with(local, backlog, options)
                 .map(js_id)
                 .map_err(|e| runtime_error("listen", e))
         })

@@ -13,9 +13,11 @@ import type {
   StackTcpEvent,
   TcpChallengeAckEvent,
   TcpCongestionEvent,
+  TcpListenEvent,
   TcpResetReceivedEvent,
   TcpResetSentEvent,
   TcpState,
+  TcpSynDroppedEvent,
 } from './tcp_events.js';
 
 /** Anything that owns a native id. @internal */
@@ -105,6 +107,7 @@ export class Dispatcher {
       case 'rst-received':
       case 'challenge-ack':
       case 'congestion':
+      case 'listen':
         if (ev.id !== undefined && this.#stack.listenerCount('tcp') > 0) {
           for (const tcp of toStackTcpEvents(ev)) this.#stack.emit('tcp', tcp);
         }
@@ -172,6 +175,7 @@ export function toStackTcpEvent(ev: NativeEvent): StackTcpEvent {
     case 'challenge-ack':
       return { type: 'challenge-ack', id, trigger: ev.reason as TcpChallengeAckEvent['trigger'] };
   }
+  if (ev.type === 'listen') return { ...toListenEvent(ev), id };
   const attempt = ev.attempt ?? 0;
   return {
     type: 'retransmit',
@@ -183,4 +187,21 @@ export function toStackTcpEvent(ev: NativeEvent): StackTcpEvent {
     attempt,
     rtoMs: ev.rtoMs ?? 0,
   };
+}
+
+/** @internal */
+export function toListenEvent(ev: NativeEvent): TcpListenEvent {
+  const peer = { remoteAddress: ev.address ?? '', remotePort: ev.port ?? 0 };
+  switch (ev.what) {
+    case 'syn-dropped':
+      return { type: 'syn-dropped', reason: (ev.reason ?? 'syn-queue-full') as TcpSynDroppedEvent['reason'], ...peer };
+    case 'accept-overflow':
+      return { type: 'accept-overflow', action: ev.reason === 'abort' ? 'abort' : 'drop', ...peer };
+    case 'cookie-sent':
+    case 'cookie-validated':
+    case 'cookie-failed':
+      return { type: ev.what, ...peer };
+    default:
+      return { type: 'syn-queued', ...peer };
+  }
 }

@@ -67,6 +67,9 @@ export interface NativeTcpOptions {
   sendBuffer?: number;
   recvBuffer?: number;
   synBacklog?: number;
+  /** 'auto' | 'always' | 'never'. */
+  synCookies?: string;
+  abortOnOverflow?: boolean;
   maxConnections?: number;
   ephemeralFirst?: number;
   ephemeralLast?: number;
@@ -108,6 +111,10 @@ export interface NativeStackOptions {
  *   'timeout' | 'idle-restart'.
  * - 'segment' {dir, text, src, dst, flags, seq, ack, window, len}: trace only.
  * - 'udp' {id, data, address, port}: one datagram.
+ * - 'listen' {id: listener, what, reason?, address, port}: a listener's queues
+ *   (what: 'syn-queued' | 'cookie-sent' | 'cookie-validated' | 'cookie-failed' |
+ *   'syn-dropped' (reason 'syn-queue-full' | 'accept-queue-full' | 'max-connections') |
+ *   'accept-overflow' (reason 'drop' | 'abort')); address/port: the peer.
  * @internal
  */
 export interface NativeEvent {
@@ -135,6 +142,7 @@ export interface NativeEvent {
   cause?: string;
   cwnd?: number;
   ssthresh?: number;
+  what?: string;
 }
 
 /** @internal */
@@ -182,6 +190,8 @@ export interface NativeQueues {
   synDrops: number;
   acceptDrops: number;
   cookiesSent: number;
+  cookiesValidated: number;
+  cookiesFailed: number;
 }
 
 /** @internal */
@@ -198,7 +208,8 @@ export interface NativeNetstatEntry {
 
 /** A running stack: one Rust thread driving the engine over a device. @internal */
 export interface NativeStack {
-  tcpListen(host: string, port: number, backlog: number): number;
+  /** `abortOnOverflow` absent or null: the stack's `tcp.abortOnOverflow`. */
+  tcpListen(host: string, port: number, backlog: number, abortOnOverflow?: boolean | null): number;
   tcpAccept(listener: number): number | null;
   tcpConnect(host: string, port: number, localPort?: number | null): number;
   /** Copy as much of `data` as fits into the send buffer; returns bytes taken. */

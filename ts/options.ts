@@ -5,6 +5,7 @@
 
 import type { LinkEnd } from './memory_link.js';
 import type { CongestionControl } from './tcp_events.js';
+import type { ListenOptions } from './server.js';
 
 /**
  * Seeded, reproducible impairment of the packets a device *receives*
@@ -77,6 +78,22 @@ export interface TcpOptions {
   recvBuffer?: number;
   /** Bound of each listener's half-open (SYN_RECEIVED) queue. Default 256. */
   synBacklog?: number;
+  /**
+   * SYN cookies (Linux `tcp_syncookies`): `'auto'` answers SYNs with a
+   * cookie only while a listener's SYN queue is full (the default, Linux's
+   * 1); `'always'` answers every SYN with one and keeps no half-open state
+   * (Linux's 2); `'never'` drops SYNs beyond the SYN queue (Linux's 0).
+   * With timestamps the cookie also carries window scaling and SACK.
+   */
+  synCookies?: 'auto' | 'always' | 'never';
+  /**
+   * When a handshake completes while the accept queue is full, reset it
+   * (true) instead of dropping the ACK and retransmitting the SYN-ACK until
+   * the application makes room (false, the default; Linux
+   * `tcp_abort_on_overflow`). A listener can override it
+   * ({@link ListenOptions.abortOnOverflow}).
+   */
+  abortOnOverflow?: boolean;
   /** Maximum number of connections of the stack (listeners excluded). */
   maxConnections?: number;
   /** First ephemeral port (inclusive). Default 32768. */

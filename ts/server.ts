@@ -5,11 +5,11 @@
 
 import { EventEmitter } from 'node:events';
 import type { Dispatcher } from './dispatch.js';
-import { toStackTcpEvents } from './dispatch.js';
+import { toListenEvent, toStackTcpEvents } from './dispatch.js';
 import { fromNative } from './errors.js';
 import type { NativeEvent } from './native.js';
 import { checkCongestionControl, Socket, type SocketOptions } from './socket.js';
-import type { AddressInfo, ListenerQueues, TcpEvent } from './tcp_events.js';
+import type { AddressInfo, ListenerQueues, TcpEvent, TcpListenEvent } from './tcp_events.js';
 
 /** Options of {@link Stack.createServer}. */
 export interface ServerOptions
@@ -31,6 +31,13 @@ export interface ListenOptions {
    * and wait for accept). As on Linux it holds `backlog + 1`. Default 511.
    */
   backlog?: number;
+  /**
+   * When a handshake completes while the accept queue is full, reset it
+   * instead of dropping its ACK (then the server stays in SYN_RECEIVED and
+   * retransmits the SYN-ACK until there is room). Absent: the stack's
+   * `tcp.abortOnOverflow` (default false, as Linux's `tcp_abort_on_overflow`).
+   */
+  abortOnOverflow?: boolean;
 }
 
 const DEFAULT_BACKLOG = 511;
@@ -38,8 +45,10 @@ const DEFAULT_BACKLOG = 511;
 /**
  * A TCP server of a {@link Stack}, like node:net's `Server`: events
  * 'listening', 'connection' (a {@link Socket}), 'error', 'close', and the
- * opt-in 'tcp' ({@link TcpEvent} of the listener itself).
- * Connections are accepted as soon as the stack reports them.
+ * opt-in 'tcp' ({@link TcpEvent}: the listener's own state changes and
+ * its queue events, {@link TcpListenEvent}).
+ * Connections are accepted as soon as the stack reports them, unless
+ * accepting is paused ({@link Server.pauseAccepting}).
  */
 export class Server extends EventEmitter {
   /** When set, connections beyond this many are closed as they are accepted (emitting 'drop'). */
@@ -100,7 +109,7 @@ export class Server extends EventEmitter {
     }
     let id: number;
     try {
-      id = this.#d.native.tcpListen(host, port, backlog);
+      id = this.#d.native.tcpListen(host, port, backlog, opts.abortOnOverflow ?? null);
     } catch (err) {
       process.nextTick(() => this.emit('error', fromNative(err, 'listen', host, port)));
       return this;
@@ -184,6 +193,40 @@ export class Server extends EventEmitter {
   }
 
   /**
+   * Stops taking connections from the accept queue (no 'connection'
+   * events) until {@link Server.resumeAccepting}, like an application that
+   * does not call accept(2). Handshakes still complete into the accept
+   * queue; once it is full (backlog + 1), further completing ACKs are
+   * dropped and those clients, already connected in their own view, wait in
+   * SYN_RECEIVED on this side (see {@link Server.queues}), as on Linux.
+   * @returns this
+   */
+  pauseAccepting(): this {
+    this.#acceptPaused = true;
+    return this;
+  }
+
+  /**
+   * Accepts again after {@link Server.pauseAccepting}: everything waiting in
+   * the accept queue is emitted as 'connection' (asynchronously), which
+   * makes room for the handshakes held in SYN_RECEIVED.
+   * @returns this
+   */
+  resumeAccepting(): this {
+    if (!this.#acceptPaused) return this;
+    this.#acceptPaused = false;
+    process.nextTick(() => this.#acceptAll());
+    return this;
+  }
+
+  /** True while accepting is paused ({@link Server.pauseAccepting}). */
+  get acceptingPaused(): boolean {
+    return this.#acceptPaused;
+  }
+
+  #acceptPaused = false;
+
+  /**
    * No-op, for node:net compatibility (the stack keeps the process alive until `stack.close()`).
    * @returns this
    */
@@ -230,6 +273,9 @@ export class Server extends EventEmitter {
           for (const { id: _id, ...tcp } of toStackTcpEvents(ev)) this.emit('tcp', tcp as TcpEvent);
         }
         return;
+      case 'listen':
+        if (this.listenerCount('tcp') > 0) this.emit('tcp', toListenEvent(ev));
+        return;
     }
   }
 
@@ -246,7 +292,7 @@ export class Server extends EventEmitter {
     const listener = this.#id;
     if (listener === undefined) return;
     for (;;) {
-      if (this.#id !== listener || this.#d.closed) return;
+      if (this.#id !== listener || this.#d.closed || this.#acceptPaused) return;
       let id: number | null;
       try {
         id = this.#d.native.tcpAccept(listener);
@@ -306,7 +352,7 @@ export interface Server {
   on(event: 'close', listener: () => void): this;
   /** A listen error such as EADDRINUSE. */
   on(event: 'error', listener: (err: Error) => void): this;
-  /** The listener's own state changes (CLOSED → LISTEN). */
+  /** The listener's own state changes and its queue events ({@link TcpListenEvent}: SYN queued, cookie sent, SYN dropped, accept-queue overflow, ...). */
   on(event: 'tcp', listener: (ev: TcpEvent) => void): this;
   /** Any other event. */
   on(event: string | symbol, listener: (...args: any[]) => void): this;

@@ -107,6 +107,76 @@ export interface TcpRetransmitEvent {
   rtoMs: number;
 }
 
+/** Fields every listener event ({@link TcpListenEvent}) carries: the peer it concerns. */
+export interface TcpListenEventBase {
+  /** The peer's address (the source of the SYN or ACK). */
+  remoteAddress: string;
+  /** The peer's port. */
+  remotePort: number;
+}
+
+/** A SYN created a half-open entry (SYN_RECEIVED) in the listener's SYN queue; a SYN-ACK went out. */
+export interface TcpSynQueuedEvent extends TcpListenEventBase {
+  /** Discriminant. */
+  type: 'syn-queued';
+}
+
+/**
+ * A SYN was answered with a SYN cookie and no state was kept (the SYN
+ * queue was full, or `tcp.synCookies` is `'always'`).
+ */
+export interface TcpCookieSentEvent extends TcpListenEventBase {
+  /** Discriminant. */
+  type: 'cookie-sent';
+}
+
+/** An ACK returned a valid SYN cookie: the connection was created (into the accept queue if there is room). */
+export interface TcpCookieValidatedEvent extends TcpListenEventBase {
+  /** Discriminant. */
+  type: 'cookie-validated';
+}
+
+/** An ACK reached the listener while cookies were out but did not carry a valid one: it was reset. */
+export interface TcpCookieFailedEvent extends TcpListenEventBase {
+  /** Discriminant. */
+  type: 'cookie-failed';
+}
+
+/** A SYN was dropped unanswered (the client will retransmit it). */
+export interface TcpSynDroppedEvent extends TcpListenEventBase {
+  /** Discriminant. */
+  type: 'syn-dropped';
+  /**
+   * `'syn-queue-full'`: the SYN queue is full and SYN cookies are off;
+   * `'accept-queue-full'`: the accept queue is full (Linux drops SYNs then,
+   * cookies or not); `'max-connections'`: the stack's connection limit.
+   */
+  reason: 'syn-queue-full' | 'accept-queue-full' | 'max-connections';
+}
+
+/**
+ * A handshake completed while the accept queue was full. `'drop'`: its
+ * ACK was dropped, the server stays in SYN_RECEIVED and retransmits the
+ * SYN-ACK (the client already believes it is connected) until the
+ * application accepts and there is room. `'abort'`: it was reset
+ * (abort-on-overflow).
+ */
+export interface TcpAcceptOverflowEvent extends TcpListenEventBase {
+  /** Discriminant. */
+  type: 'accept-overflow';
+  /** What was done with the handshake. */
+  action: 'drop' | 'abort';
+}
+
+/** What happened at a listener's queues: the `'tcp'` events of a {@link Server} besides its own state changes. */
+export type TcpListenEvent =
+  | TcpSynQueuedEvent
+  | TcpCookieSentEvent
+  | TcpCookieValidatedEvent
+  | TcpCookieFailedEvent
+  | TcpSynDroppedEvent
+  | TcpAcceptOverflowEvent;
+
 /**
  * We sent a RST: the application aborted the connection
  * (`resetAndDestroy`), closed it with received data still unread (as
@@ -210,7 +280,8 @@ export interface TcpCongestionEvent {
 
 /**
  * The opt-in `'tcp'` event of a {@link Socket}, {@link Server} or (with the
- * connection's `id`) a {@link Stack}; discriminated by `type`.
+ * connection's or listener's `id`) a {@link Stack}; discriminated by `type`.
+ * A server reports its listener's queue events ({@link TcpListenEvent}).
  */
 export type TcpEvent =
   | TcpStateEvent
@@ -220,7 +291,8 @@ export type TcpEvent =
   | TcpChallengeAckEvent
   | TcpRecoveryEvent
   | TcpRtoEvent
-  | TcpCongestionEvent;
+  | TcpCongestionEvent
+  | TcpListenEvent;
 
 /**
  * A {@link TcpEvent} as the {@link Stack} reports it, for every connection
@@ -265,12 +337,16 @@ export interface ListenerQueues {
   acceptQueue: number;
   /** The listen backlog bounding the accept queue (Linux lets it hold backlog+1). */
   backlog: number;
-  /** SYNs dropped because the half-open queue was full. */
+  /** SYNs dropped because the half-open queue was full (with SYN cookies off) or the stack's connection limit was reached. */
   synDrops: number;
-  /** Handshakes dropped because the accept queue was full. */
+  /** SYNs and completing ACKs dropped (or reset, with abort-on-overflow) because the accept queue was full. */
   acceptDrops: number;
-  /** SYN cookies sent. */
+  /** SYNs answered with a SYN cookie. */
   cookiesSent: number;
+  /** ACKs that returned a valid SYN cookie. */
+  cookiesValidated: number;
+  /** ACKs checked as SYN cookies that did not verify (they were reset). */
+  cookiesFailed: number;
 }
 
 /** A local or remote endpoint, as `net.Socket.address()` returns it. */

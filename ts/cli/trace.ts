@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { SegmentEvent, StackTcpEvent, TcpState } from '../tcp_events.js';
+import type { SegmentEvent, StackTcpEvent, TcpListenEvent, TcpState } from '../tcp_events.js';
 
 /** @internal */
 export interface NarratorOptions {
@@ -140,11 +140,43 @@ export class Narrator {
       this.note(`!! ${side}: ${ev.cause} — cwnd ${ev.cwnd} bytes, ssthresh ${ev.ssthresh} bytes (拥塞控制)`);
       return;
     }
-    if (ev.type !== 'state') return;
+    if (ev.type !== 'state') {
+      this.#listenNote(side, ev);
+      return;
+    }
     const key = `${side}#${ev.id}`;
     if (ev.to === 'LISTEN') this.#listeners.add(key);
     this.#explain(side, ev.from, ev.to, this.#listeners.has(key));
     this.#o.out(`${this.time()}  [${side}] ${ev.from} → ${ev.to}`);
+  }
+
+  /** Explains what happened at a listener's queues (SYN queue, cookies, accept queue). */
+  #listenNote(side: string, ev: TcpListenEvent): void {
+    const peer = `${ev.remoteAddress}:${ev.remotePort}`;
+    switch (ev.type) {
+      case 'syn-queued':
+        return; // the state change LISTEN → SYN_RECEIVED tells it
+      case 'cookie-sent':
+        this.#o.out(`${this.time()}  [${side}] SYN from ${peer} answered with a SYN cookie: no half-open state kept (SYN queue full or cookies always on)`);
+        return;
+      case 'cookie-validated':
+        this.#o.out(`${this.time()}  [${side}] ACK from ${peer} returned a valid SYN cookie: the connection is created now`);
+        return;
+      case 'cookie-failed':
+        this.#o.out(`${this.time()}  [${side}] ACK from ${peer} carried no valid SYN cookie: reset`);
+        return;
+      case 'syn-dropped':
+        this.#o.out(`${this.time()}  [${side}] SYN from ${peer} dropped (${ev.reason}); the client will retransmit it`);
+        return;
+      case 'accept-overflow':
+        this.note(
+          ev.action === 'drop'
+            ? `!! ${side}: the accept queue is full (backlog+1 waiting for accept): the ACK from ${peer} is dropped. ` +
+                'The client believes it is connected; the server stays in SYN_RECEIVED and retransmits its SYN-ACK until the application accepts (全连接队列满)'
+            : `!! ${side}: the accept queue is full: the handshake with ${peer} is reset (abortOnOverflow)`,
+        );
+        return;
+    }
   }
 
   #relativeSeqOf(side: string, seq: number): number {

@@ -83,6 +83,14 @@ pub struct TcpConfig {
     pub quick_ack: bool,
     /// Stack-wide bound on half-open (SYN_RECEIVED) entries per listener.
     pub syn_backlog: usize,
+    /// SYN cookies (RFC 4987 §3.6; Linux tcp_syncookies): answer SYNs
+    /// statelessly when a listener's SYN queue is full (`Auto`, Linux's 1),
+    /// for every SYN (`Always`, Linux's 2) or never.
+    pub syn_cookies: SynCookies,
+    /// Reset a handshake whose completing ACK finds the accept queue full,
+    /// instead of dropping the ACK and retransmitting the SYN-ACK (Linux
+    /// tcp_abort_on_overflow = 0). A listener can override it.
+    pub abort_on_overflow: bool,
     /// Stack-wide bound on connections (all states, listeners excluded).
     pub max_connections: usize,
     /// First ephemeral port (inclusive). Linux: 32768.
@@ -130,6 +138,8 @@ impl Default for TcpConfig {
             delayed_ack: 40 * MILLIS,
             quick_ack: false,
             syn_backlog: 256,
+            syn_cookies: SynCookies::Auto,
+            abort_on_overflow: false,
             max_connections: 1 << 20,
             ephemeral_first: 32768,
             ephemeral_last: 60999,
@@ -142,4 +152,16 @@ impl Default for TcpConfig {
             congestion_control: CongestionAlgorithm::Cubic,
         }
     }
+}
+
+/// When a listener answers a SYN with a SYN cookie instead of a half-open entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SynCookies {
+    /// Only when the SYN queue is full (Linux tcp_syncookies = 1, the default).
+    #[default]
+    Auto,
+    /// For every SYN (Linux tcp_syncookies = 2): no half-open state at all.
+    Always,
+    /// Never: SYNs beyond the SYN queue are dropped (tcp_syncookies = 0).
+    Never,
 }

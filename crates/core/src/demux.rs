@@ -76,7 +76,7 @@ impl Stack {
             })
             .copied();
         if let Some(lid) = listener {
-            return self.listen_input(lid, local, remote, &seg);
+            return self.listen_input(lid, local, remote, &seg, payload);
         }
         // No socket (RFC 9293 §3.10.7.1): RST unless it was a RST.
         if !seg.rst() {

@@ -9,6 +9,7 @@ use crate::ip;
 use crate::stats::Stats;
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::segment::{self, SegmentOut, RST};
+use crate::tcp::syn_cookies::CookieKey;
 use crate::tcp::time_wait::TimeWaitList;
 use crate::tcp::timers::TimerHeap;
 use crate::time::Instant;
@@ -32,6 +33,8 @@ pub struct Env {
     /// Connections in TIME_WAIT, for its bound.
     pub time_wait: TimeWaitList,
     pub isn: IsnGenerator,
+    /// Key of SYN cookies.
+    pub cookies: CookieKey,
     ip_id: u16,
 }
 
@@ -39,6 +42,7 @@ impl Env {
     /// Context for a stack with `config`.
     pub fn new(config: StackConfig) -> Self {
         let isn = IsnGenerator::new(config.seed);
+        let cookies = CookieKey::new(config.seed);
         let ip_id = (config.seed >> 16) as u16;
         Env {
             config,
@@ -49,6 +53,7 @@ impl Env {
             timers: TimerHeap::default(),
             time_wait: TimeWaitList::default(),
             isn,
+            cookies,
             ip_id,
         }
     }

@@ -4,6 +4,7 @@
 use crate::error::Error;
 use crate::stack::SocketId;
 use crate::tcp::state::State;
+use std::net::SocketAddrV4;
 
 /// One event, taken from the queue with [`crate::Stack::poll_event`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +52,14 @@ pub enum Event {
         cause: CongestionCause,
         cwnd: u32,
         ssthresh: u32,
+    },
+    /// Something happened at a listener's queues (SYN queue, SYN cookies,
+    /// accept queue), for the opt-in 'tcp' event of a server. `remote` is
+    /// the peer the segment came from.
+    Listen {
+        listener: SocketId,
+        remote: SocketAddrV4,
+        what: ListenEvent,
     },
     /// A UDP datagram is waiting in a bound UDP socket's queue; call `udp_recv`.
     UdpReadable { id: SocketId },
@@ -178,6 +187,63 @@ impl CongestionCause {
             CongestionCause::RecoveryExit => "recovery-exit",
             CongestionCause::Timeout => "timeout",
             CongestionCause::IdleRestart => "idle-restart",
+        }
+    }
+}
+
+/// What happened at a listener ([`Event::Listen`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenEvent {
+    /// A SYN created a half-open entry (SYN_RECEIVED) in the SYN queue.
+    SynQueued,
+    /// A SYN was answered with a SYN cookie; no state was kept.
+    CookieSent,
+    /// An ACK returned a valid cookie: the connection was created.
+    CookieValidated,
+    /// An ACK reached the listener without a valid cookie: it was reset.
+    CookieFailed,
+    /// A SYN was dropped unanswered.
+    SynDropped { reason: SynDropReason },
+    /// A handshake completed while the accept queue was full: its ACK was
+    /// dropped (the SYN-ACK is retransmitted later), or with `abort` the
+    /// handshake was reset (tcp_abort_on_overflow).
+    AcceptOverflow { abort: bool },
+}
+
+/// Why a listener dropped a SYN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynDropReason {
+    /// The SYN queue was full and SYN cookies are off.
+    SynQueueFull,
+    /// The accept queue was full (Linux drops SYNs then too).
+    AcceptQueueFull,
+    /// The stack holds its maximum number of connections.
+    MaxConnections,
+}
+
+impl ListenEvent {
+    /// The kebab-case name the TypeScript layer uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            ListenEvent::SynQueued => "syn-queued",
+            ListenEvent::CookieSent => "cookie-sent",
+            ListenEvent::CookieValidated => "cookie-validated",
+            ListenEvent::CookieFailed => "cookie-failed",
+            ListenEvent::SynDropped { .. } => "syn-dropped",
+            ListenEvent::AcceptOverflow { .. } => "accept-overflow",
+        }
+    }
+
+    /// The detail: the drop reason, or `drop`/`abort` for an overflow.
+    pub fn detail(self) -> Option<&'static str> {
+        match self {
+            ListenEvent::SynDropped { reason } => Some(match reason {
+                SynDropReason::SynQueueFull => "syn-queue-full",
+                SynDropReason::AcceptQueueFull => "accept-queue-full",
+                SynDropReason::MaxConnections => "max-connections",
+            }),
+            ListenEvent::AcceptOverflow { abort } => Some(if abort { "abort" } else { "drop" }),
+            _ => None,
         }
     }
 }

@@ -25,10 +25,10 @@ pub mod time;
 pub(crate) mod tx;
 pub(crate) mod udp;
 
-pub use config::{StackConfig, TcpConfig};
+pub use config::{StackConfig, SynCookies, TcpConfig};
 pub use error::Error;
-pub use event::{CongestionCause, Event};
-pub use stack::{ListenerQueues, NetstatEntry, SocketId, Stack, TcpInfo};
+pub use event::{CongestionCause, Event, ListenEvent, SynDropReason};
+pub use stack::{ListenOptions, ListenerQueues, NetstatEntry, SocketId, Stack, TcpInfo};
 pub use stats::Stats;
 pub use tcp::cc::CongestionAlgorithm;
 pub use tcp::state::State;

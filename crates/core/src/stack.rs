@@ -99,9 +99,25 @@ pub struct ListenerQueues {
     pub accept_queue: u32,
     /// Bound on the accept queue (the listen backlog).
     pub backlog: u32,
+    /// SYNs dropped because the SYN queue was full (and cookies were off)
+    /// or the stack was at its connection limit.
     pub syn_drops: u64,
+    /// SYNs and completing ACKs dropped (or reset) because the accept
+    /// queue was full (Linux's ListenOverflows).
     pub accept_drops: u64,
+    /// SYNs answered with a SYN cookie.
     pub cookies_sent: u64,
+    /// ACKs that returned a valid cookie.
+    pub cookies_validated: u64,
+    /// ACKs checked as cookies that did not verify (reset).
+    pub cookies_failed: u64,
+}
+
+/// Per-listener options of [`Stack::tcp_listen_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListenOptions {
+    /// Override the stack's `TcpConfig::abort_on_overflow` for this listener.
+    pub abort_on_overflow: Option<bool>,
 }
 /// The engine. Single-threaded; the driver owns it (runtime wraps it in a mutex).
 pub struct Stack {
@@ -209,6 +225,16 @@ impl Stack {
     /// Listen on `local` (address 0.0.0.0 = any of ours; port 0 = ephemeral).
     /// `backlog` bounds the accept queue (Linux semantics: holds backlog+1).
     pub fn tcp_listen(&mut self, local: SocketAddrV4, backlog: u32) -> Result<SocketId, Error> {
+        self.tcp_listen_with(local, backlog, ListenOptions::default())
+    }
+
+    /// [`Stack::tcp_listen`] with per-listener options.
+    pub fn tcp_listen_with(
+        &mut self,
+        local: SocketAddrV4,
+        backlog: u32,
+        options: ListenOptions,
+    ) -> Result<SocketId, Error> {
         let ours = self.env.config.address;
         if !local.ip().is_unspecified() && *local.ip() != ours {
             return Err(Error::AddrNotAvailable);
@@ -227,7 +253,7 @@ impl Stack {
         }
         let id = self
             .sockets
-            .insert_with(|_| Socket::Listener(Box::new(Listener::new(local, backlog))));
+            .insert_with(|_| Socket::Listener(Box::new(Listener::new(local, backlog, options))));
         self.listeners.insert(local, id);
         Ok(id)
     }

@@ -312,7 +312,10 @@ impl OurSide {
                         self.early_transitions.push((id, from, to));
                     }
                 }
-                Event::Retransmit { .. } | Event::Note { .. } | Event::Congestion { .. } => {}
+                Event::Retransmit { .. }
+                | Event::Note { .. }
+                | Event::Congestion { .. }
+                | Event::Listen { .. } => {}
                 // Edges of a connection not accepted yet: handled at accept.
                 Event::Readable { .. } | Event::Writable { .. } | Event::Flushed { .. } => {}
                 other => panic!("unexpected event {other:?}"),

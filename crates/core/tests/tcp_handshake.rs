@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use tunstack_core::{Error, Event, State};
+use tunstack_core::{Error, Event, ListenEvent, State, SynCookies};
 
 #[test]
 fn passive_open_three_way_handshake() {
@@ -27,11 +27,17 @@ fn passive_open_three_way_handshake() {
     assert!(
         matches!(
             ev.as_slice(),
-            [Event::StateChanged {
-                from: State::Listen,
-                to: State::SynReceived,
-                ..
-            }]
+            [
+                Event::StateChanged {
+                    from: State::Listen,
+                    to: State::SynReceived,
+                    ..
+                },
+                Event::Listen {
+                    what: ListenEvent::SynQueued,
+                    ..
+                }
+            ]
         ),
         "{ev:?}"
     );
@@ -296,6 +302,7 @@ fn full_accept_queue_keeps_the_client_half_open() {
 fn syn_queue_is_bounded() {
     let mut c = config();
     c.tcp.syn_backlog = 2;
+    c.tcp.syn_cookies = SynCookies::Never;
     let mut h = Harness::new(c);
     let l = h.stack.tcp_listen(SocketAddrV4::new(US, 80), 10).unwrap();
     for p in 0..3 {

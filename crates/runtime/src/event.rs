@@ -6,7 +6,7 @@ use std::net::SocketAddrV4;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tunstack_core::{CongestionCause, Error, SocketId, State};
+use tunstack_core::{CongestionCause, Error, ListenEvent, SocketId, State};
 
 use crate::shared::Shared;
 
@@ -94,6 +94,12 @@ pub enum RtEvent {
         cause: CongestionCause,
         cwnd: u32,
         ssthresh: u32,
+    },
+    /// Something happened at a listener's queues.
+    Listen {
+        listener: SocketId,
+        remote: SocketAddrV4,
+        what: ListenEvent,
     },
     /// One UDP datagram.
     Udp {

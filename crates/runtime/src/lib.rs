@@ -32,6 +32,6 @@ pub use event::{Batch, Direction, EventSink, RtEvent, SegmentTrace};
 pub use runtime::{Runtime, RuntimeOptions};
 pub use stats::RuntimeCounters;
 pub use tunstack_core::{
-    CongestionAlgorithm, CongestionCause, Error, ListenerQueues, NetstatEntry, SocketId,
-    StackConfig, State, TcpConfig, TcpInfo,
+    CongestionAlgorithm, CongestionCause, Error, ListenEvent, ListenOptions, ListenerQueues,
+    NetstatEntry, SocketId, StackConfig, State, SynCookies, SynDropReason, TcpConfig, TcpInfo,
 };

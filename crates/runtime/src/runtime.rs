@@ -11,7 +11,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tunstack_core::{
-    CongestionAlgorithm, ListenerQueues, NetstatEntry, SocketId, Stack, StackConfig, TcpInfo,
+    CongestionAlgorithm, ListenOptions, ListenerQueues, NetstatEntry, SocketId, Stack, StackConfig,
+    TcpInfo,
 };
 use tunstack_device::Device;
 
@@ -124,8 +125,18 @@ impl Runtime {
 
     /// Listen on `local`; `backlog` bounds the accept queue.
     pub fn tcp_listen(&self, local: SocketAddrV4, backlog: u32) -> Result<SocketId> {
+        self.tcp_listen_with(local, backlog, ListenOptions::default())
+    }
+
+    /// [`Runtime::tcp_listen`] with per-listener options.
+    pub fn tcp_listen_with(
+        &self,
+        local: SocketAddrV4,
+        backlog: u32,
+        options: ListenOptions,
+    ) -> Result<SocketId> {
         let mut engine = self.engine_open()?;
-        let id = engine.stack.tcp_listen(local, backlog)?;
+        let id = engine.stack.tcp_listen_with(local, backlog, options)?;
         engine.listeners.insert(id);
         drop(engine);
         self.wake();

@@ -404,6 +404,15 @@ fn collect_events(
                 cwnd,
                 ssthresh,
             }),
+            Event::Listen {
+                listener,
+                remote,
+                what,
+            } => events.push(RtEvent::Listen {
+                listener,
+                remote,
+                what,
+            }),
             Event::UdpReadable { id } => loop {
                 let mut data = Vec::new();
                 match engine.stack.udp_recv(id, &mut data) {

@@ -1,19 +1,32 @@
 //! Passive open: a listener's SYN (half-open) queue and accept queue with
 //! Linux semantics. A SYN creates a child connection in SYN_RECEIVED
 //! (bounded by `syn_backlog`); the completing ACK moves it to the accept
-//! queue, which holds `backlog + 1` entries. When the accept queue is
-//! full, new SYNs and completing ACKs are dropped and counted, and the
-//! half-open child keeps retransmitting its SYN-ACK.
+//! queue, which holds `backlog + 1` entries (Linux's `sk_acceptq_is_full`
+//! is `len > backlog`); `tcp_accept` takes it out.
+//!
+//! Overflows, as Linux handles them: a SYN that finds the SYN queue full is
+//! answered with a SYN cookie (syn_cookies.rs; `TcpConfig::syn_cookies`) or
+//! dropped; a SYN that finds the accept queue full is dropped. A completing
+//! ACK that finds the accept queue full is dropped, so the child stays in
+//! SYN_RECEIVED and retransmits its SYN-ACK with backoff while the client
+//! already believes it is connected; the client's answer to a later SYN-ACK
+//! (or its first data) completes it once the application has accepted
+//! enough to make room. With `abort_on_overflow` the handshake is reset
+//! instead (Linux tcp_abort_on_overflow). A half-open child expires after
+//! `synack_retries` retransmissions; a RST removes it.
 
 use super::cc::CongestionAlgorithm;
 use super::output::reply_rst;
 use super::segment::TcpHeader;
 use super::seq::Seq;
 use super::state::State;
+use super::syn_cookies;
 use super::tcb::Tcb;
-use crate::event::Event;
+use crate::config::SynCookies;
+use crate::event::{Event, ListenEvent, SynDropReason};
 use crate::slab::Socket;
-use crate::stack::{ListenerQueues, SocketId, Stack};
+use crate::stack::{ListenOptions, ListenerQueues, SocketId, Stack};
+use crate::time::Instant;
 use std::collections::VecDeque;
 use std::net::SocketAddrV4;
 
@@ -22,6 +35,8 @@ use std::net::SocketAddrV4;
 pub struct Listener {
     pub local: SocketAddrV4,
     pub backlog: u32,
+    /// Per-listener override of `TcpConfig::abort_on_overflow`.
+    pub abort_on_overflow: Option<bool>,
     /// Children in SYN_RECEIVED.
     pub syn_queue: Vec<SocketId>,
     /// Established children waiting for `tcp_accept`.
@@ -31,20 +46,30 @@ pub struct Listener {
     pub cookies_sent: u64,
     /// Congestion control of accepted connections (None: the stack's).
     pub congestion_control: Option<CongestionAlgorithm>,
+    pub cookies_validated: u64,
+    pub cookies_failed: u64,
+    /// When the last cookie was sent: ACKs to the listener are checked as
+    /// cookies only while one can still be valid (Linux's
+    /// `tcp_synq_no_recent_overflow`), so ordinary stray ACKs cost no hash.
+    pub last_cookie_at: Option<Instant>,
 }
 
 impl Listener {
     /// A listener on `local` whose accept queue holds `backlog + 1`.
-    pub fn new(local: SocketAddrV4, backlog: u32) -> Self {
+    pub fn new(local: SocketAddrV4, backlog: u32, options: ListenOptions) -> Self {
         Listener {
             local,
             backlog,
+            abort_on_overflow: options.abort_on_overflow,
             syn_queue: Vec::new(),
             accept_queue: VecDeque::new(),
             syn_drops: 0,
             accept_drops: 0,
             cookies_sent: 0,
             congestion_control: None,
+            cookies_validated: 0,
+            cookies_failed: 0,
+            last_cookie_at: None,
         }
     }
 
@@ -63,6 +88,8 @@ impl Listener {
             syn_drops: self.syn_drops,
             accept_drops: self.accept_drops,
             cookies_sent: self.cookies_sent,
+            cookies_validated: self.cookies_validated,
+            cookies_failed: self.cookies_failed,
         }
     }
 }
@@ -76,11 +103,15 @@ impl Stack {
         local: SocketAddrV4,
         remote: SocketAddrV4,
         seg: &TcpHeader,
+        payload: &[u8],
     ) {
         if seg.rst() {
             return;
         }
         if seg.has_ack() {
+            if !seg.syn() && self.cookie_ack_input(lid, local, remote, seg, payload) {
+                return;
+            }
             reply_rst(&mut self.env, local, remote, seg.seq, Some(seg.ack), 0);
             return;
         }
@@ -88,20 +119,42 @@ impl Stack {
             self.env.stats.tcp_in_errs += 1;
             return;
         }
-        let syn_backlog = self.env.config.tcp.syn_backlog;
-        let at_limit = self.tcp_count >= self.env.config.tcp.max_connections;
+        let tcp = &self.env.config.tcp;
+        let (syn_backlog, mode) = (tcp.syn_backlog, tcp.syn_cookies);
+        let at_limit = self.tcp_count >= tcp.max_connections;
+        let now = self.env.now;
         let Some(l) = self.sockets.listener_mut(lid) else {
             return;
         };
-        if l.syn_queue.len() >= syn_backlog || at_limit {
-            l.syn_drops += 1;
-            self.env.stats.tcp_syn_queue_drops += 1;
+        let syn_full = l.syn_queue.len() >= syn_backlog;
+        let cookie = mode == SynCookies::Always || (syn_full && mode == SynCookies::Auto);
+        // The order of Linux's tcp_conn_request: SYN queue (cookies), then
+        // the accept queue, which drops SYNs even when cookies are on.
+        let drop = if syn_full && !cookie {
+            Some(SynDropReason::SynQueueFull)
+        } else if !l.accept_room() {
+            Some(SynDropReason::AcceptQueueFull)
+        } else if at_limit && !cookie {
+            Some(SynDropReason::MaxConnections)
+        } else {
+            None
+        };
+        if let Some(reason) = drop {
+            if reason == SynDropReason::AcceptQueueFull {
+                l.accept_drops += 1;
+                self.env.stats.tcp_accept_queue_drops += 1;
+            } else {
+                l.syn_drops += 1;
+                self.env.stats.tcp_syn_queue_drops += 1;
+            }
+            self.listen_event(lid, remote, ListenEvent::SynDropped { reason });
             return;
         }
-        if !l.accept_room() {
-            // Linux drops SYNs while the accept queue is full (ListenOverflows).
-            l.accept_drops += 1;
-            self.env.stats.tcp_accept_queue_drops += 1;
+        if cookie {
+            l.cookies_sent += 1;
+            l.last_cookie_at = Some(now);
+            syn_cookies::send_cookie(&mut self.env, local, remote, seg);
+            self.listen_event(lid, remote, ListenEvent::CookieSent);
             return;
         }
         let cc = l.congestion_control;
@@ -136,7 +189,92 @@ impl Stack {
             t.set_state(&mut self.env, State::SynReceived);
             t.send_syn(&mut self.env);
         }
+        self.listen_event(lid, remote, ListenEvent::SynQueued);
         self.after_tcb(id);
+    }
+
+    /// An ACK (no SYN, no RST) that reached listener `lid`: if cookies may
+    /// be out, check it as one. Returns true when it was handled (a valid
+    /// cookie, created or dropped for lack of room); false means "reset it",
+    /// like any other ACK to a listener.
+    fn cookie_ack_input(
+        &mut self,
+        lid: SocketId,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        seg: &TcpHeader,
+        payload: &[u8],
+    ) -> bool {
+        let tcp = &self.env.config.tcp;
+        let (mode, abort_default) = (tcp.syn_cookies, tcp.abort_on_overflow);
+        let at_limit = self.tcp_count >= tcp.max_connections;
+        let now = self.env.now;
+        if mode == SynCookies::Never {
+            return false;
+        }
+        let Some(l) = self.sockets.listener_mut(lid) else {
+            return false;
+        };
+        let recent = l
+            .last_cookie_at
+            .is_some_and(|t| now.saturating_sub(t) < 2 * syn_cookies::PERIOD);
+        if mode != SynCookies::Always && !recent {
+            return false;
+        }
+        let Some(opts) = syn_cookies::check_ack(&self.env, local, remote, seg) else {
+            l.cookies_failed += 1;
+            self.listen_event(lid, remote, ListenEvent::CookieFailed);
+            return false;
+        };
+        l.cookies_validated += 1;
+        if !l.accept_room() || at_limit {
+            // As for a half-open child: drop the ACK (the client will send
+            // again: its data, or nothing if it only listens) or reset.
+            let abort = l.abort_on_overflow.unwrap_or(abort_default);
+            l.accept_drops += 1;
+            self.env.stats.tcp_accept_queue_drops += 1;
+            self.listen_event(lid, remote, ListenEvent::CookieValidated);
+            self.listen_event(lid, remote, ListenEvent::AcceptOverflow { abort });
+            if abort {
+                reply_rst(&mut self.env, local, remote, seg.seq, Some(seg.ack), 0);
+            }
+            return true;
+        }
+        self.listen_event(lid, remote, ListenEvent::CookieValidated);
+        let env = &self.env;
+        let id = self.sockets.insert_with(|id| {
+            let mut t = Tcb::new(id, local, remote, seg.ack - 1, env);
+            t.parent = Some(lid);
+            t.state = State::Listen;
+            t.restore_from_cookie(env, seg, &opts);
+            Socket::Tcp(Box::new(t))
+        });
+        self.tcp_count += 1;
+        self.conns.insert((local, remote), id);
+        if let Some(l) = self.sockets.listener_mut(lid) {
+            l.syn_queue.push(id);
+        }
+        self.env.stats.tcp_passive_opens += 1;
+        if let Some(t) = self.sockets.tcb_mut(id) {
+            t.set_state(&mut self.env, State::SynReceived);
+            t.input(&mut self.env, seg, payload, true);
+            if t.state == State::SynReceived {
+                // The ACK did not complete it (it failed a later check):
+                // keep no half-open state without a timer to end it.
+                t.terminate(&mut self.env, None);
+            }
+        }
+        self.after_tcb(id);
+        true
+    }
+
+    /// Queue a listener event.
+    fn listen_event(&mut self, listener: SocketId, remote: SocketAddrV4, what: ListenEvent) {
+        self.env.events.push_back(Event::Listen {
+            listener,
+            remote,
+            what,
+        });
     }
 
     /// Post-processing after a connection handled input, a timer or a call:
@@ -146,8 +284,16 @@ impl Stack {
         let Some(t) = self.sockets.tcb_mut(id) else {
             return;
         };
+        if std::mem::take(&mut t.accept_overflow) {
+            let (parent, remote) = (t.parent, t.remote);
+            if let Some(lid) = parent {
+                self.accept_overflow(lid, id, remote);
+            }
+        }
+        let Some(t) = self.sockets.tcb_mut(id) else {
+            return;
+        };
         t.timers.sync(id, &mut self.env.timers);
-        let overflow = std::mem::take(&mut t.accept_overflow);
         let (state, parent, in_aq, orphan, key) = (
             t.state,
             t.parent,
@@ -157,9 +303,6 @@ impl Stack {
         );
         if let Some(lid) = parent {
             if let Some(l) = self.sockets.listener_mut(lid) {
-                if overflow {
-                    l.accept_drops += 1;
-                }
                 if !in_aq && state == State::Closed {
                     l.syn_queue.retain(|&c| c != id);
                     self.free_tcb(id);
@@ -186,6 +329,26 @@ impl Stack {
             }
             if orphan {
                 self.free_tcb(id);
+            }
+        }
+    }
+
+    /// Child `id` of `lid` completed its handshake while the accept queue
+    /// was full (input.rs dropped the ACK): count it, report it, and with
+    /// abort-on-overflow reset the handshake (Linux sends the RST in answer
+    /// to the ACK and forgets the request).
+    fn accept_overflow(&mut self, lid: SocketId, id: SocketId, remote: SocketAddrV4) {
+        let abort_default = self.env.config.tcp.abort_on_overflow;
+        let Some(l) = self.sockets.listener_mut(lid) else {
+            return;
+        };
+        l.accept_drops += 1;
+        let abort = l.abort_on_overflow.unwrap_or(abort_default);
+        self.listen_event(lid, remote, ListenEvent::AcceptOverflow { abort });
+        if abort {
+            if let Some(t) = self.sockets.tcb_mut(id) {
+                t.send_rst(&mut self.env);
+                t.terminate(&mut self.env, None);
             }
         }
     }

@@ -16,6 +16,7 @@ pub mod segment;
 pub(crate) mod send_buffer;
 pub mod seq;
 pub mod state;
+pub(crate) mod syn_cookies;
 pub(crate) mod tcb;
 pub(crate) mod time_wait;
 pub(crate) mod timers;

@@ -25,6 +25,16 @@ pub const DEFAULT_MSS: u32 = 536;
 /// Largest unscaled window.
 pub const MAX_WINDOW: u32 = 65_535;
 
+/// The smallest window shift that lets the window cover a receive buffer
+/// of `limit` bytes (RFC 7323 §2.3: at most 14).
+pub fn wscale_for(limit: usize) -> u8 {
+    let mut s = 0;
+    while s < MAX_WSCALE && (MAX_WINDOW as usize) << s < limit {
+        s += 1;
+    }
+    s
+}
+
 /// One TCP connection.
 #[derive(Debug)]
 pub struct Tcb {
@@ -418,11 +428,7 @@ impl Tcb {
     /// The window scale we offer: the smallest shift that lets the
     /// window cover the whole receive buffer (RFC 7323 §2.3: at most 14).
     pub fn wscale_offer(&self) -> u8 {
-        let mut s = 0;
-        while s < MAX_WSCALE && (MAX_WINDOW as usize) << s < self.recv_buf.limit() {
-            s += 1;
-        }
-        s
+        wscale_for(self.recv_buf.limit())
     }
 
     /// The window field of a SYN or SYN-ACK: never scaled (RFC 7323
