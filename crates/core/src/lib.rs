@@ -28,7 +28,7 @@ pub(crate) mod udp;
 pub use config::{StackConfig, TcpConfig};
 pub use error::Error;
 pub use event::Event;
-pub use stack::{ListenerQueues, NetstatEntry, SocketId, Stack, TcpInfo};
+pub use stack::{ListenerQueues, NetstatEntry, SocketId, Stack, TcpInfo, UrgentByte};
 pub use stats::Stats;
 pub use tcp::state::State;
 pub use time::Instant;

@@ -28,6 +28,8 @@ pub struct Listener {
     pub syn_drops: u64,
     pub accept_drops: u64,
     pub cookies_sent: u64,
+    /// SO_OOBINLINE, inherited by accepted connections (urgent.rs).
+    pub urgent_inline: bool,
 }
 
 impl Listener {
@@ -41,6 +43,7 @@ impl Listener {
             syn_drops: 0,
             accept_drops: 0,
             cookies_sent: 0,
+            urgent_inline: false,
         }
     }
 

@@ -19,3 +19,4 @@ pub mod state;
 pub(crate) mod tcb;
 pub(crate) mod timers;
 pub(crate) mod timestamps;
+pub mod urgent;

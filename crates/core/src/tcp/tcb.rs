@@ -12,6 +12,7 @@ use super::send_buffer::SendBuffer;
 use super::seq::Seq;
 use super::state::State;
 use super::timers::Timers;
+use super::urgent::Urgent;
 use crate::config::MAX_BUFFER;
 use crate::env::Env;
 use crate::error::Error;
@@ -135,6 +136,8 @@ pub struct Tcb {
     pub keepalive_idle: Option<u64>,
     pub last_recv: Instant,
     pub keepalive_probes: u32,
+    /// Urgent data (SND.UP, the receive mark), once used (urgent.rs).
+    pub urgent: Option<Box<Urgent>>,
 
     // Counters for tcp_info.
     pub total_retransmits: u64,
@@ -218,6 +221,7 @@ impl Tcb {
             keepalive_idle: None,
             last_recv: env.now,
             keepalive_probes: 0,
+            urgent: None,
             total_retransmits: 0,
             bytes_acked: 0,
             bytes_received: 0,
