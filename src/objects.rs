@@ -30,6 +30,8 @@ pub struct NativeEvent {
     pub window: Option<u32>,
     pub address: Option<String>,
     pub port: Option<u32>,
+    pub offset: Option<f64>,
+    pub inline: Option<bool>,
 }
 
 impl NativeEvent {
@@ -55,6 +57,8 @@ impl NativeEvent {
             window: None,
             address: None,
             port: None,
+            offset: None,
+            inline: None,
         }
     }
 }

@@ -12,7 +12,8 @@ import { Socket, type SocketOptions } from './socket.js';
 import type { AddressInfo, ListenerQueues, TcpEvent } from './tcp_events.js';
 
 /** Options of {@link Stack.createServer}. */
-export interface ServerOptions extends Pick<SocketOptions, 'allowHalfOpen' | 'noDelay' | 'keepAlive' | 'keepAliveInitialDelay'> {
+export interface ServerOptions
+  extends Pick<SocketOptions, 'allowHalfOpen' | 'noDelay' | 'keepAlive' | 'keepAliveInitialDelay' | 'urgentInline'> {
   /** Accepted sockets start paused (no reading, so the window closes) until `resume()`. */
   pauseOnConnect?: boolean;
   /** highWaterMark of accepted sockets, both sides. */
@@ -105,6 +106,8 @@ export class Server extends EventEmitter {
     }
     this.#id = id;
     this.#d.register(id, this);
+    // Set on the listener, so a connection has it before any of its data is read.
+    if (this.#options.urgentInline) this.#d.native.tcpSetUrgentInline(id, true);
     const local = this.#d.native.localAddress(id);
     this.#address = { address: local?.address ?? host, family: 'IPv4', port: local?.port ?? port };
     process.nextTick(() => {
