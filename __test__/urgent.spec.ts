@@ -209,14 +209,17 @@ c.close()
   }
 });
 
-/** Lines of a child's stdout and stderr, with a wait for a matching one. */
+/**
+ * Complete lines of a child's stdout and stderr (an unbuffered python3
+ * writes a line in pieces), with a wait for a matching one.
+ */
 function collectLines(child: import('node:child_process').ChildProcess) {
   let text = '';
   const waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
   const feed = (b: Buffer) => {
     text += b.toString();
     for (const w of [...waiters]) {
-      const line = text.split('\n').find((l) => w.re.test(l));
+      const line = text.split('\n').slice(0, -1).find((l) => w.re.test(l));
       if (line !== undefined) {
         waiters.splice(waiters.indexOf(w), 1);
         w.resolve(line);
@@ -227,7 +230,7 @@ function collectLines(child: import('node:child_process').ChildProcess) {
   child.stderr?.on('data', feed);
   return {
     waitFor(re: RegExp): Promise<string> {
-      const line = text.split('\n').find((l) => re.test(l));
+      const line = text.split('\n').slice(0, -1).find((l) => re.test(l));
       if (line !== undefined) return Promise.resolve(line);
       return new Promise((resolve) => waiters.push({ re, resolve }));
     },

@@ -89,7 +89,9 @@ export function waitForLine(child: ChildProcess, re: RegExp, timeoutMs: number):
     const timer = setTimeout(() => finish(new Error(`no line matching ${re} within ${timeoutMs} ms; stderr: ${errBuf}`)), timeoutMs);
     const onData = (b: Buffer) => {
       buf += b.toString();
-      for (const line of buf.split('\n')) {
+      // Complete lines only: an unbuffered writer (python3 -u) sends a
+      // line in several writes, so a chunk can end mid-line.
+      for (const line of buf.split('\n').slice(0, -1)) {
         if (re.test(line)) return finish(undefined, line);
       }
     };
