@@ -36,6 +36,18 @@ fn convert(event: RtEvent) -> NativeEvent {
             e
         }
         RtEvent::End { id } => with_id("end", id.0),
+        RtEvent::Urgent {
+            id,
+            byte,
+            offset,
+            inline,
+        } => {
+            let mut e = with_id("urgent", id.0);
+            e.data = Some(Buffer::from(vec![byte]));
+            e.offset = Some(offset as f64);
+            e.inline = Some(inline);
+            e
+        }
         RtEvent::Writable { id } => with_id("writable", id.0),
         RtEvent::Flushed { id } => with_id("flushed", id.0),
         RtEvent::Closed { id, error } => {

@@ -36,6 +36,8 @@ pub struct NativeEvent {
     pub cwnd: Option<u32>,
     pub ssthresh: Option<u32>,
     pub what: Option<String>,
+    pub offset: Option<f64>,
+    pub inline: Option<bool>,
 }
 
 impl NativeEvent {
@@ -66,6 +68,8 @@ impl NativeEvent {
             cwnd: None,
             ssthresh: None,
             what: None,
+            offset: None,
+            inline: None,
         }
     }
 }

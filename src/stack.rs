@@ -159,6 +159,30 @@ impl NativeStack {
         })
     }
 
+    /// Like `tcpWrite`, with MSG_OOB: the last byte taken becomes urgent
+    /// data (URG; legacy, RFC 6093). Empty data is EINVAL.
+    #[napi]
+    pub fn tcp_write_urgent(&self, id: i64, data: BufferSlice<'_>) -> Result<i64> {
+        guard(|| {
+            let id = socket_id(id)?;
+            let n = self
+                .runtime
+                .tcp_write_urgent(id, &data)
+                .map_err(|e| runtime_error("write", e))?;
+            Ok(n as i64)
+        })
+    }
+
+    /// SO_OOBINLINE on a connection, or on a listener (inherited on accept).
+    #[napi]
+    pub fn tcp_set_urgent_inline(&self, id: i64, inline: bool) -> Result<()> {
+        guard(|| {
+            self.runtime
+                .tcp_set_urgent_inline(socket_id(id)?, inline)
+                .map_err(|e| runtime_error("setUrgentInline", e))
+        })
+    }
+
     /// Read credit: while false the runtime leaves data in the engine, so the window closes.
     #[napi]
     pub fn tcp_set_reading(&self, id: i64, reading: bool) -> Result<()> {

@@ -18,7 +18,7 @@
 
 export { Stack, type CloseOptions } from './stack.js';
 export { MemoryLink, LinkEnd, type MemoryLinkOptions } from './memory_link.js';
-export { Socket, type SocketOptions, type ConnectOptions } from './socket.js';
+export { Socket, type SocketOptions, type ConnectOptions, type UrgentMark } from './socket.js';
 export { Server, type ServerOptions, type ListenOptions } from './server.js';
 export { UdpSocket, type RemoteInfo, type UdpSocketOptions, type BindOptions } from './udp.js';
 export { formatNetstat, type NetstatEntry } from './netstat.js';

@@ -101,6 +101,8 @@ export interface NativeStackOptions {
  * - 'connected' {id}
  * - 'data' {id, data}: bytes read from the connection (only while reading is on).
  * - 'end' {id}: the peer's FIN, after all data (sent once).
+ * - 'urgent' {id, data, offset, inline}: the peer's urgent byte (a Buffer of 1);
+ *   offset = stream bytes before the mark; inline = the byte also stays in the stream.
  * - 'writable' {id}: send-buffer space freed; retry pending writes.
  * - 'flushed' {id}: all written bytes (and FIN) acknowledged.
  * - 'closed' {id, error?}: connection over; error is a Node code or absent.
@@ -143,6 +145,8 @@ export interface NativeEvent {
   cwnd?: number;
   ssthresh?: number;
   what?: string;
+  offset?: number;
+  inline?: boolean;
 }
 
 /** @internal */
@@ -214,6 +218,10 @@ export interface NativeStack {
   tcpConnect(host: string, port: number, localPort?: number | null): number;
   /** Copy as much of `data` as fits into the send buffer; returns bytes taken. */
   tcpWrite(id: number, data: Buffer): number;
+  /** Like tcpWrite, with MSG_OOB: the last byte taken becomes urgent data (EINVAL when empty). */
+  tcpWriteUrgent(id: number, data: Buffer): number;
+  /** SO_OOBINLINE on a connection, or on a listener (inherited on accept). */
+  tcpSetUrgentInline(id: number, inline: boolean): void;
   /** Read credit: while false the runtime leaves data in the engine, so the window closes. */
   tcpSetReading(id: number, reading: boolean): void;
   tcpShutdown(id: number): void;

@@ -13,7 +13,10 @@ import type { AddressInfo, ListenerQueues, TcpEvent, TcpListenEvent } from './tc
 
 /** Options of {@link Stack.createServer}. */
 export interface ServerOptions
-  extends Pick<SocketOptions, 'allowHalfOpen' | 'noDelay' | 'keepAlive' | 'keepAliveInitialDelay' | 'congestionControl'> {
+  extends Pick<
+    SocketOptions,
+    'allowHalfOpen' | 'noDelay' | 'keepAlive' | 'keepAliveInitialDelay' | 'congestionControl' | 'urgentInline'
+  > {
   /** Accepted sockets start paused (no reading, so the window closes) until `resume()`. */
   pauseOnConnect?: boolean;
   /** highWaterMark of accepted sockets, both sides. */
@@ -119,6 +122,8 @@ export class Server extends EventEmitter {
     const cc = this.#options.congestionControl;
     // Set on the listener, so connections get it from their SYN on.
     if (cc !== undefined) this.#d.native.tcpSetCongestionControl(id, cc);
+    // Set on the listener, so a connection has it before any of its data is read.
+    if (this.#options.urgentInline) this.#d.native.tcpSetUrgentInline(id, true);
     const local = this.#d.native.localAddress(id);
     this.#address = { address: local?.address ?? host, family: 'IPv4', port: local?.port ?? port };
     process.nextTick(() => {

@@ -35,6 +35,26 @@ export interface SocketOptions {
    * of the stack's {@link TcpOptions.congestionControl}.
    */
   congestionControl?: CongestionControl;
+  /**
+   * SO_OOBINLINE: leave the peer's urgent bytes in the data stream
+   * (`setUrgentInline(true)`). Legacy (RFC 6093); see {@link Socket.sendUrgent}.
+   */
+  urgentInline?: boolean;
+}
+
+/**
+ * Where the peer's urgent byte sits in the stream: the second argument of
+ * a {@link Socket}'s `'urgent'` event (what SIOCATMARK tells a C program).
+ */
+export interface UrgentMark {
+  /**
+   * Bytes of the stream ('data') that come before the mark. Inline, the
+   * urgent byte itself is the stream byte at this offset; out of band, it
+   * was taken out from between offsets `offset - 1` and `offset`.
+   */
+  offset: number;
+  /** The byte also stays in the stream (inline mode). */
+  inline: boolean;
 }
 
 /** Options of {@link Stack.connect}. */
@@ -75,6 +95,18 @@ type WriteCallback = (error?: Error | null) => void;
 interface PendingWrite {
   data: Buffer;
   cb: WriteCallback;
+  /** Written with MSG_OOB (its last byte is urgent). */
+  urgent?: boolean;
+}
+
+/** Chunks queued by {@link Socket.sendUrgent} (fresh Buffers, so identity marks them). */
+const urgentChunks = new WeakSet<Buffer>();
+
+/** A TypeError with node's ERR_INVALID_ARG_VALUE code. */
+function invalidArg(message: string): Error {
+  const err = new TypeError(message) as NodeJS.ErrnoException;
+  err.code = 'ERR_INVALID_ARG_VALUE';
+  return err;
 }
 
 
@@ -160,6 +192,7 @@ export class Socket extends Duplex {
     d.sockets.add(this);
     if (options.congestionControl !== undefined) this.setCongestionControl(options.congestionControl);
     if (options.noDelay) this.setNoDelay(true);
+    if (options.urgentInline) this.setUrgentInline(true);
     if (options.keepAlive) this.setKeepAlive(true, options.keepAliveInitialDelay);
     if (options.timeout) this.setTimeout(options.timeout);
     if (!init.connecting) {
@@ -316,6 +349,55 @@ export class Socket extends Duplex {
   }
 
   /**
+   * Sends urgent data, like `send(fd, data, MSG_OOB)` on Linux: `data` is
+   * written to the stream in order with everything written before it, and
+   * its last byte is marked urgent (URG flag and urgent pointer, RFC 9293
+   * §3.8.5; the pointer points past that byte, as BSD and Linux do). The
+   * peer's TCP announces it ahead of the data (a kernel peer: `SIGURG`,
+   * `select()`'s exceptional condition, `recv(MSG_OOB)`); Nagle never
+   * delays it.
+   *
+   * LEGACY: RFC 6093 tells new applications not to use urgent data; it is
+   * here for telnet (interrupt process), FTP (ABOR) and other old peers.
+   * Only one byte is urgent at a time; a later mark replaces an unread one.
+   * @param data - a byte value (0–255), a Buffer or a string (UTF-8); not empty
+   * @param cb - called once the stack's send buffer took the data
+   * @returns like `write()`: false when the caller should wait for 'drain'
+   */
+  sendUrgent(data: number | Buffer | string, cb?: (error: Error | null | undefined) => void): boolean {
+    let buf: Buffer;
+    if (typeof data === 'number') {
+      if (!Number.isInteger(data) || data < 0 || data > 255) {
+        throw invalidArg(`sendUrgent: a byte value must be an integer 0..255, got ${data}`);
+      }
+      buf = Buffer.from([data]);
+    } else if (typeof data === 'string') {
+      buf = Buffer.from(data, 'utf8');
+    } else if (Buffer.isBuffer(data)) {
+      buf = Buffer.from(data); // a fresh Buffer: its identity marks it urgent
+    } else {
+      throw invalidArg('sendUrgent: data must be a number, a Buffer or a string');
+    }
+    if (buf.length === 0) throw invalidArg('sendUrgent: data must not be empty');
+    urgentChunks.add(buf);
+    return cb ? this.write(buf, cb) : this.write(buf);
+  }
+
+  /**
+   * SO_OOBINLINE. Off (the default, as in Linux), the peer's urgent byte is
+   * taken out of the data stream and handed only to the `'urgent'` event;
+   * on, it stays in the stream and `'urgent'` tells where it is
+   * ({@link UrgentMark}). Applies to data not yet read. Legacy (RFC 6093).
+   * @param inline - default true
+   * @returns this
+   */
+  setUrgentInline(inline = true): this {
+    const id = this.#id;
+    if (id !== undefined && !this.#d.closed) this.#call(() => this.#d.native.tcpSetUrgentInline(id, inline));
+    return this;
+  }
+
+  /**
    * Emit 'timeout' after `ms` of inactivity (no data in or out). As in
    * node:net the socket is not closed: the listener decides. 0 turns it off.
    * @param ms - idle time, ms
@@ -445,17 +527,36 @@ export class Socket extends Duplex {
 
   /** @internal */
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCallback): void {
-    if (this.#connecting) {
-      this.#preConnect = { data: chunk, cb };
-      return;
-    }
-    this.#writeNow(chunk, cb);
+    this.#writeChunk(chunk, urgentChunks.has(chunk), cb);
   }
 
   /** @internal */
   override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: WriteCallback): void {
-    const data = chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk));
-    this._write(data, 'binary', cb);
+    const bufs = chunks.map((c) => c.chunk);
+    // Up to the last urgent chunk, one urgent write (only its last byte is
+    // urgent, as a later send(MSG_OOB) moves the mark on Linux); the rest plain.
+    let last = -1;
+    bufs.forEach((b, i) => {
+      if (urgentChunks.has(b)) last = i;
+    });
+    const join = (list: Buffer[]): Buffer => (list.length === 1 ? list[0]! : Buffer.concat(list));
+    if (last < 0) {
+      this.#writeChunk(join(bufs), false, cb);
+      return;
+    }
+    const rest = bufs.slice(last + 1);
+    this.#writeChunk(join(bufs.slice(0, last + 1)), true, (err) => {
+      if (err || rest.length === 0) cb(err);
+      else this.#writeChunk(join(rest), false, cb);
+    });
+  }
+
+  #writeChunk(data: Buffer, urgent: boolean, cb: WriteCallback): void {
+    if (this.#connecting) {
+      this.#preConnect = { data, cb, urgent };
+      return;
+    }
+    this.#writeNow(data, cb, urgent);
   }
 
   /** @internal */
@@ -527,11 +628,18 @@ export class Socket extends Duplex {
         this.#peerEnded = true;
         this.push(null);
         return;
+      case 'urgent':
+        if (ev.data) {
+          this.#touch();
+          const mark: UrgentMark = { offset: ev.offset ?? 0, inline: ev.inline ?? false };
+          this.emit('urgent', ev.data, mark);
+        }
+        return;
       case 'writable': {
         const p = this.#pending;
         if (p) {
           this.#pending = undefined;
-          this.#writeNow(p.data, p.cb);
+          this.#writeNow(p.data, p.cb, p.urgent);
         }
         return;
       }
@@ -568,7 +676,7 @@ export class Socket extends Duplex {
     if (this.destroyed) return;
     const w = this.#preConnect;
     this.#preConnect = undefined;
-    if (w) this.#writeNow(w.data, w.cb);
+    if (w) this.#writeNow(w.data, w.cb, w.urgent);
     const f = this.#finalPending;
     this.#finalPending = undefined;
     if (f) this.#shutdownNow(f);
@@ -603,7 +711,7 @@ export class Socket extends Duplex {
     }
   }
 
-  #writeNow(data: Buffer, cb: WriteCallback): void {
+  #writeNow(data: Buffer, cb: WriteCallback, urgent = false): void {
     const id = this.#id;
     if (id === undefined || this.#nativeClosed || this.#d.closed) {
       cb(systemError('EPIPE', 'write'));
@@ -611,7 +719,7 @@ export class Socket extends Duplex {
     }
     let taken: number;
     try {
-      taken = this.#d.native.tcpWrite(id, data);
+      taken = urgent ? this.#d.native.tcpWriteUrgent(id, data) : this.#d.native.tcpWrite(id, data);
     } catch (err) {
       cb(fromNative(err, 'write'));
       return;
@@ -621,7 +729,8 @@ export class Socket extends Duplex {
     if (taken >= data.length) {
       cb();
     } else {
-      this.#pending = { data: data.subarray(taken), cb };
+      // The rest stays urgent: once it is taken, the mark is at its end.
+      this.#pending = { data: data.subarray(taken), cb, urgent };
     }
   }
 
@@ -798,6 +907,12 @@ export interface Socket {
   on(event: 'close', listener: (hadError: boolean) => void): this;
   /** Received data (a Buffer, or a string after `setEncoding`). */
   on(event: 'data', listener: (data: Buffer | string) => void): this;
+  /**
+   * The peer sent urgent data (URG; legacy, RFC 6093): `data` is the urgent
+   * byte (a Buffer of 1), `mark` where it sits in the stream. Out of band
+   * (the default) the byte is not in 'data'; inline it is.
+   */
+  on(event: 'urgent', listener: (data: Buffer, mark: UrgentMark) => void): this;
   /** A {@link SystemError} such as ECONNREFUSED, ECONNRESET, ETIMEDOUT, EPIPE. */
   on(event: 'error', listener: (err: Error) => void): this;
   /** Any other stream event. */
@@ -806,6 +921,8 @@ export interface Socket {
   once(event: 'tcp', listener: (ev: TcpEvent) => void): this;
   /** See {@link Socket.on}. */
   once(event: 'close', listener: (hadError: boolean) => void): this;
+  /** See {@link Socket.on}. */
+  once(event: 'urgent', listener: (data: Buffer, mark: UrgentMark) => void): this;
   /** See {@link Socket.on}. */
   once(event: string | symbol, listener: (...args: any[]) => void): this;
 }

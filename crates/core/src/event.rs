@@ -61,6 +61,9 @@ pub enum Event {
         remote: SocketAddrV4,
         what: ListenEvent,
     },
+    /// The peer's urgent octet arrived (URG, RFC 9293 §3.8.5; legacy, see
+    /// RFC 6093): take it with `tcp_recv_urgent`.
+    Urgent { id: SocketId },
     /// A UDP datagram is waiting in a bound UDP socket's queue; call `udp_recv`.
     UdpReadable { id: SocketId },
 }

@@ -28,7 +28,9 @@ pub(crate) mod udp;
 pub use config::{StackConfig, SynCookies, TcpConfig};
 pub use error::Error;
 pub use event::{CongestionCause, Event, ListenEvent, SynDropReason};
-pub use stack::{ListenOptions, ListenerQueues, NetstatEntry, SocketId, Stack, TcpInfo};
+pub use stack::{
+    ListenOptions, ListenerQueues, NetstatEntry, SocketId, Stack, TcpInfo, UrgentByte,
+};
 pub use stats::Stats;
 pub use tcp::cc::CongestionAlgorithm;
 pub use tcp::state::State;

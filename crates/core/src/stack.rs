@@ -14,6 +14,7 @@ use crate::tcp::cc::CongestionAlgorithm;
 use crate::tcp::listen::Listener;
 use crate::tcp::state::State;
 use crate::tcp::tcb::Tcb;
+pub use crate::tcp::urgent::UrgentByte;
 use crate::time::Instant;
 use crate::udp::{self, UdpSocket};
 use std::collections::HashMap;
@@ -260,19 +261,21 @@ impl Stack {
 
     /// Take one established connection from a listener's accept queue.
     pub fn tcp_accept(&mut self, listener: SocketId) -> Option<SocketId> {
-        let id = self
-            .sockets
-            .listener_mut(listener)?
-            .accept_queue
-            .pop_front()?;
+        let l = self.sockets.listener_mut(listener)?;
+        let id = l.accept_queue.pop_front()?;
+        let urgent_inline = l.urgent_inline;
         if let Some(t) = self.sockets.tcb_mut(id) {
             t.parent = None;
+            t.set_urgent_inline(urgent_inline);
             t.in_accept_queue = false;
             // Events were held back while the child was nobody's; replay
             // the ones that still matter.
             if !t.recv_buf.is_empty() || t.fin_received {
                 t.readable_signalled = false;
                 t.signal_readable(&mut self.env);
+            }
+            if t.urgent.as_ref().is_some_and(|u| u.has_pending()) {
+                t.emit(&mut self.env, Event::Urgent { id });
             }
             if matches!(t.state, State::Closed | State::TimeWait) {
                 t.closed_reported = false;
@@ -337,6 +340,16 @@ impl Stack {
     /// `Err(BrokenPipe)` after `tcp_shutdown`, `Err(NotConnected)` before the
     /// handshake completes is NOT an error: data queued in SYN_SENT is sent after it.
     pub fn tcp_send(&mut self, now: Instant, id: SocketId, data: &[u8]) -> Result<usize, Error> {
+        self.send(now, id, data, false)
+    }
+
+    fn send(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        data: &[u8],
+        urgent: bool,
+    ) -> Result<usize, Error> {
         if self.sockets.listener(id).is_some() {
             return Err(Error::InvalidInput);
         }
@@ -357,6 +370,9 @@ impl Stack {
             let n = t.send_buf.push(data);
             if n < data.len() {
                 t.want_writable = true;
+            }
+            if urgent && n > 0 {
+                t.mark_urgent();
             }
             t.output(env);
             Ok(n)
@@ -380,20 +396,57 @@ impl Stack {
         }
         self.with_tcb(now, id, |t, env| {
             t.readable_signalled = false;
-            let n = t.recv_buf.read_into(out, max);
+            let (n, consumed) = t.read_stream(out, max);
             t.recv_buf.release_if_idle();
             if n == 0 {
                 if let (State::Closed, Some(e)) = (t.state, t.error) {
                     return Err(e);
                 }
             }
-            if n > 0 && t.state.is_synchronized() && !t.fin_received && t.window_update_due() {
+            if consumed > 0 && t.state.is_synchronized() && !t.fin_received && t.window_update_due()
+            {
                 t.ack_now = true;
                 t.output(env);
             }
             Ok(n)
         })
         .unwrap_or(Err(Error::BadHandle))
+    }
+
+    /// Like `tcp_send`, with MSG_OOB: the last byte queued becomes urgent
+    /// data (URG, RFC 9293 §3.8.5). LEGACY (RFC 6093), for telnet/FTP-style
+    /// peers. If only part of `data` fits, its last queued byte is marked;
+    /// sending the rest the same way moves the mark to the true end.
+    pub fn tcp_send_urgent(
+        &mut self,
+        now: Instant,
+        id: SocketId,
+        data: &[u8],
+    ) -> Result<usize, Error> {
+        if data.is_empty() {
+            return Err(Error::InvalidInput);
+        }
+        self.send(now, id, data, true)
+    }
+
+    /// Take the peer's urgent byte announced by `Event::Urgent` (recv with
+    /// MSG_OOB); `None` when there is none (already taken, or replaced by
+    /// a later one before it was taken).
+    pub fn tcp_recv_urgent(&mut self, id: SocketId) -> Option<UrgentByte> {
+        self.sockets.tcb_mut(id)?.take_urgent()
+    }
+
+    /// SO_OOBINLINE: leave urgent bytes in the stream (true) or take them
+    /// out and deliver them only through `tcp_recv_urgent` (false, the
+    /// default). On a listener, accepted connections inherit it.
+    pub fn tcp_set_urgent_inline(&mut self, id: SocketId, inline: bool) -> Result<(), Error> {
+        if let Some(l) = self.sockets.listener_mut(id) {
+            l.urgent_inline = inline;
+            return Ok(());
+        }
+        let t = self.sockets.tcb_mut(id).ok_or(Error::BadHandle)?;
+        t.set_urgent_inline(inline);
+        Ok(())
     }
 
     /// True once the peer's FIN has been received and all data before it read.

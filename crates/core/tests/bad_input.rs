@@ -15,7 +15,7 @@ mod support;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use support::{
     fix_ip_checksum, fix_tcp_checksum, parse, Malformed, Segment, SegmentSpec, ACK, FIN, PSH, RST,
-    SYN,
+    SYN, URG,
 };
 use tunstack_core::{Event, Instant, SocketId, Stack, StackConfig, State, Stats};
 use tunstack_device::SplitMix64;
@@ -705,6 +705,118 @@ fn unusual_but_valid_segments_are_accepted() {
     let spec = fx.main_spec(ACK | PSH).payload(b"link padding is not data");
     deliver(&mut fx, "segment with 30 bytes of link padding", spec, 30);
     fx.assert_survives("unusual segments");
+}
+
+#[test]
+fn hostile_urgent_pointers_do_not_break_the_connection() {
+    // Urgent pointers are valid segments whatever their value: each one
+    // is accepted (ACKed), never panics, and never corrupts the stream.
+    let mut fx = Fixture::new();
+    let id = fx.main.id;
+    let port = fx.main.port;
+    // (what, flags, pointer, payload, stream bytes read, urgent byte)
+    type Case = (
+        &'static str,
+        u8,
+        u16,
+        &'static [u8],
+        &'static [u8],
+        Option<u8>,
+    );
+    let cases: [Case; 7] = [
+        // URG on a segment without data: the mark is the next byte.
+        ("URG without data", URG | ACK, 1, b"", b"", None),
+        (
+            "the byte the empty segment pointed at",
+            ACK | PSH,
+            0,
+            b"!after",
+            b"after",
+            Some(b'!'),
+        ),
+        (
+            "zero pointer with URG",
+            URG | ACK | PSH,
+            0,
+            b"zero",
+            b"zero",
+            None,
+        ),
+        (
+            "pointer at the segment's end",
+            URG | ACK | PSH,
+            4,
+            b"end#",
+            b"end",
+            Some(b'#'),
+        ),
+        (
+            "pointer field set without URG",
+            ACK | PSH,
+            2,
+            b"noflag",
+            b"noflag",
+            None,
+        ),
+        // Far beyond the segment: waits for a byte that never comes.
+        (
+            "pointer 65535 beyond the segment",
+            URG | ACK | PSH,
+            65535,
+            b"far",
+            b"far",
+            None,
+        ),
+        (
+            "data after the far pointer",
+            ACK | PSH,
+            0,
+            b"more",
+            b"more",
+            None,
+        ),
+    ];
+    for (what, flags, pointer, payload, stream, urgent) in cases {
+        let p = fx.main_spec(flags).urgent(pointer).payload(payload).build();
+        fx.stack.receive(fx.now, &p);
+        fx.main.nxt = fx.main.nxt.wrapping_add(payload.len() as u32);
+        fx.delivered += payload.len() as u64;
+        if !payload.is_empty() {
+            let want = fx.main.nxt;
+            fx.expect(&format!("ACK of {what}"), |s| {
+                s.dst_port == port && s.ack == want
+            });
+        }
+        let events = fx.events();
+        let got = fx.stack.tcp_recv_urgent(id).map(|u| u.byte);
+        assert_eq!(got, urgent, "{what}: urgent byte (events {events:?})");
+        assert_eq!(
+            events.contains(&Event::Urgent { id }),
+            urgent.is_some(),
+            "{what}: events {events:?}"
+        );
+        assert_eq!(read_all(&mut fx, id), stream, "{what}: stream");
+    }
+    // An old segment (entirely before RCV.NXT) with a pointer into it: a
+    // duplicate, answered with an ACK; no mark is replayed.
+    let old = fx
+        .spec(
+            port,
+            fx.main.nxt.wrapping_sub(4),
+            fx.main.our_nxt,
+            URG | ACK | PSH,
+        )
+        .urgent(2)
+        .payload(b"more")
+        .build();
+    fx.stack.receive(fx.now, &old);
+    let want = fx.main.nxt;
+    fx.expect("ACK of the duplicate", |s| {
+        s.dst_port == port && s.ack == want
+    });
+    assert_eq!(fx.stack.tcp_recv_urgent(id), None);
+    assert!(fx.events().is_empty());
+    fx.assert_survives("hostile urgent pointers");
 }
 
 /// Take `len` bytes our stack sends on `peer`, acknowledging each in-order

@@ -60,6 +60,14 @@ pub enum RtEvent {
     Data { id: SocketId, data: Vec<u8> },
     /// The peer's FIN, after all data; sent once per connection.
     End { id: SocketId },
+    /// The peer's urgent byte (URG; legacy, RFC 6093). `offset`: stream
+    /// bytes before the mark; `inline`: the byte also stays in the stream.
+    Urgent {
+        id: SocketId,
+        byte: u8,
+        offset: u64,
+        inline: bool,
+    },
     /// Send-buffer space freed after a short write.
     Writable { id: SocketId },
     /// Everything written (and our FIN) was acknowledged.

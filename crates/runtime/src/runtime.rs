@@ -192,6 +192,23 @@ impl Runtime {
         Ok(n)
     }
 
+    /// Like `tcp_write`, with MSG_OOB: the last byte taken becomes urgent
+    /// data (legacy, RFC 6093).
+    pub fn tcp_write_urgent(&self, id: SocketId, data: &[u8]) -> Result<usize> {
+        let mut engine = self.engine()?;
+        let now = self.now();
+        let n = engine.stack.tcp_send_urgent(now, id, data)?;
+        self.wake_if_needed(&engine);
+        Ok(n)
+    }
+
+    /// SO_OOBINLINE on a connection or (inherited by accepted ones) a listener.
+    pub fn tcp_set_urgent_inline(&self, id: SocketId, inline: bool) -> Result<()> {
+        let mut engine = self.engine()?;
+        engine.stack.tcp_set_urgent_inline(id, inline)?;
+        Ok(())
+    }
+
     /// Grant or withdraw read credit. While off, received data stays in the
     /// engine, so the advertised window closes and the peer stops.
     pub fn tcp_set_reading(&self, id: SocketId, reading: bool) -> Result<()> {

@@ -373,6 +373,19 @@ fn collect_events(
                     }
                 }
             }
+            Event::Urgent { id } => {
+                // Taken at once, as a reader waiting in select() for an
+                // exceptional condition would; a later mark in the same
+                // pass has already replaced it (then nothing is taken).
+                if let Some(u) = engine.stack.tcp_recv_urgent(id) {
+                    events.push(RtEvent::Urgent {
+                        id,
+                        byte: u.byte,
+                        offset: u.offset,
+                        inline: u.inline,
+                    });
+                }
+            }
             Event::Writable { id } => events.push(RtEvent::Writable { id }),
             Event::Flushed { id } => events.push(RtEvent::Flushed { id }),
             Event::Closed { id, error } => {

@@ -263,6 +263,8 @@ impl Tcb {
             _ => {}
         }
 
+        // Urgent pointer (sixth check), before the text is queued.
+        self.urgent_input(env, seg, seg.urgent, seq, data);
         if !data.is_empty() {
             match self.state {
                 State::Established | State::FinWait1 | State::FinWait2 => {
@@ -363,6 +365,7 @@ impl Tcb {
         let data = self.send_buf.ack_to(ack) as u32;
         self.bytes_acked += data as u64;
         self.snd_una = ack;
+        self.urgent_acked();
         self.scoreboard.ack_to(ack);
         if self.snd_nxt.lt(ack) {
             self.snd_nxt = ack;

@@ -52,6 +52,8 @@ pub struct Listener {
     /// cookies only while one can still be valid (Linux's
     /// `tcp_synq_no_recent_overflow`), so ordinary stray ACKs cost no hash.
     pub last_cookie_at: Option<Instant>,
+    /// SO_OOBINLINE, inherited by accepted connections (urgent.rs).
+    pub urgent_inline: bool,
 }
 
 impl Listener {
@@ -70,6 +72,7 @@ impl Listener {
             cookies_validated: 0,
             cookies_failed: 0,
             last_cookie_at: None,
+            urgent_inline: false,
         }
     }
 

@@ -21,3 +21,4 @@ pub(crate) mod tcb;
 pub(crate) mod time_wait;
 pub(crate) mod timers;
 pub(crate) mod timestamps;
+pub mod urgent;

@@ -3,7 +3,7 @@
 //! window avoidance; the SYN, ACK and RST segments; piggybacked ACKs.
 
 use super::options::OutOptions;
-use super::segment::{SegmentOut, ACK, FIN, PSH, RST, SYN};
+use super::segment::{SegmentOut, ACK, FIN, PSH, RST, SYN, URG};
 use super::seq::Seq;
 use super::state::State;
 use super::tcb::Tcb;
@@ -50,13 +50,19 @@ impl Tcb {
         } else {
             Seq(0)
         };
+        let urgent = if flags & RST == 0 {
+            self.urgent_pointer(seq)
+        } else {
+            None
+        };
         let seg = SegmentOut {
             src_port: self.local.port(),
             dst_port: self.remote.port(),
             seq,
             ack,
-            flags,
+            flags: flags | if urgent.is_some() { URG } else { 0 },
             window,
+            urgent: urgent.unwrap_or(0),
             options,
             payload: (&[], &[]),
         };
@@ -102,6 +108,7 @@ impl Tcb {
             ack,
             flags,
             window,
+            urgent: 0,
             options,
             payload: (&[], &[]),
         };
@@ -208,6 +215,10 @@ impl Tcb {
         if len > 0 {
             flags |= PSH;
         }
+        let urgent = self.urgent_pointer(seq);
+        if urgent.is_some() {
+            flags |= URG;
+        }
         self.ack_sent();
         let (a, b) = self.send_buf.slices(seq, len as usize);
         let seg = SegmentOut {
@@ -217,6 +228,7 @@ impl Tcb {
             ack: self.rcv_nxt,
             flags,
             window,
+            urgent: urgent.unwrap_or(0),
             options,
             payload: (a, b),
         };
@@ -321,7 +333,10 @@ impl Tcb {
         if len == 0 && !fin {
             return false;
         }
-        if len < mss && len > 0 && (len < avail || (!self.nodelay && !self.send_buf.fin_queued)) {
+        if len < mss
+            && len > 0
+            && (len < avail || (!self.nodelay && !self.send_buf.fin_queued && !self.urgent_mode()))
+        {
             return false;
         }
         let (len, fin) = self.send_data(env, seq, len, fin);
@@ -411,8 +426,14 @@ impl Tcb {
                     if len < self.max_snd_wnd / 2 {
                         break;
                     }
-                } else if !self.nodelay && flight > 0 && !self.send_buf.fin_queued {
-                    break; // Nagle: one small segment in flight at a time
+                } else if !self.nodelay
+                    && flight > 0
+                    && !self.send_buf.fin_queued
+                    && !self.urgent_mode()
+                {
+                    // Nagle: one small segment in flight at a time (never
+                    // for urgent data, as Linux's tcp_nagle_test).
+                    break;
                 }
             }
             let seq = self.snd_nxt;
@@ -500,6 +521,7 @@ pub fn reply_rst(
         ack,
         flags,
         window: 0,
+        urgent: 0,
         options: OutOptions::default(),
         payload: (&[], &[]),
     };

@@ -189,6 +189,11 @@ impl RecvBuffer {
         self.ring.read_into(out, max)
     }
 
+    /// Drop `n` unread in-order bytes (an urgent octet read out of band).
+    pub fn discard(&mut self, n: usize) {
+        self.ring.consume(n.min(self.ring.len()));
+    }
+
     /// Give the memory back when nothing is held (an idle connection
     /// should cost little).
     pub fn release_if_idle(&mut self) {

@@ -26,6 +26,8 @@ pub struct TcpHeader {
     pub ack: Seq,
     pub flags: u8,
     pub window: u16,
+    /// The urgent pointer field (meaningful only with URG).
+    pub urgent: u16,
     pub options: TcpOptions,
 }
 
@@ -85,6 +87,7 @@ pub fn parse(
         ack: Seq(be32(8)),
         flags: data[13],
         window: be16(14),
+        urgent: be16(18),
         options,
     };
     if hdr.src_port == 0 || hdr.dst_port == 0 {
@@ -103,6 +106,8 @@ pub struct SegmentOut<'a> {
     pub ack: Seq,
     pub flags: u8,
     pub window: u16,
+    /// The urgent pointer field (0 unless `flags` has URG).
+    pub urgent: u16,
     pub options: OutOptions,
     pub payload: (&'a [u8], &'a [u8]),
 }
@@ -127,7 +132,8 @@ pub fn emit(
     buf.push((((HEADER_LEN + opt_len) / 4) as u8) << 4);
     buf.push(seg.flags);
     buf.extend_from_slice(&seg.window.to_be_bytes());
-    buf.extend_from_slice(&[0, 0, 0, 0]);
+    buf.extend_from_slice(&[0, 0]);
+    buf.extend_from_slice(&seg.urgent.to_be_bytes());
     seg.options.write(buf);
     buf.extend_from_slice(seg.payload.0);
     buf.extend_from_slice(seg.payload.1);
@@ -151,6 +157,7 @@ mod tests {
             ack: Seq(9),
             flags: SYN | ACK,
             window: 1234,
+            urgent: 0,
             options: OutOptions {
                 mss: Some(1460),
                 ..Default::default()

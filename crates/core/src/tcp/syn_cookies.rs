@@ -206,6 +206,7 @@ pub fn send_cookie(env: &mut Env, local: SocketAddrV4, remote: SocketAddrV4, syn
             timestamps,
             sack: Default::default(),
         },
+        urgent: 0,
         payload: (&[], &[]),
     };
     env.send_tcp(local, remote, &seg);

@@ -12,6 +12,7 @@ use super::send_buffer::SendBuffer;
 use super::seq::Seq;
 use super::state::State;
 use super::timers::Timers;
+use super::urgent::Urgent;
 use crate::config::MAX_BUFFER;
 use crate::env::Env;
 use crate::error::Error;
@@ -156,6 +157,8 @@ pub struct Tcb {
     /// When the data now outstanding last made progress: the start of the
     /// flight, or the latest ACK of new data. The user timeout counts from it.
     pub progress_at: Instant,
+    /// Urgent data (SND.UP, the receive mark), once used (urgent.rs).
+    pub urgent: Option<Box<Urgent>>,
 
     // Counters for tcp_info.
     pub total_retransmits: u64,
@@ -244,6 +247,7 @@ impl Tcb {
             keepalive_max_probes: tcp.keepalive_probes,
             user_timeout: tcp.user_timeout,
             progress_at: env.now,
+            urgent: None,
             total_retransmits: 0,
             bytes_acked: 0,
             bytes_received: 0,

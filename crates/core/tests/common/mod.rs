@@ -15,6 +15,7 @@ pub const SYN: u8 = 0x02;
 pub const RST: u8 = 0x04;
 pub const PSH: u8 = 0x08;
 pub const ACK: u8 = 0x10;
+pub const URG: u8 = 0x20;
 
 pub const US: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 pub const PEER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -39,6 +40,8 @@ pub struct Seg {
     pub ts: Option<(u32, u32)>,
     /// SACK blocks, in wire order.
     pub sack: Vec<(u32, u32)>,
+    /// The urgent pointer field.
+    pub urg: u16,
     pub payload: Vec<u8>,
 }
 
@@ -55,6 +58,9 @@ impl std::fmt::Debug for Seg {
             self.window,
             self.payload.len()
         )?;
+        if self.flags & URG != 0 {
+            write!(f, " urg {}", self.urg)?;
+        }
         if let Some(m) = self.mss {
             write!(f, " mss {m}")?;
         }
@@ -89,6 +95,7 @@ impl Seg {
             sack_perm: false,
             ts: None,
             sack: Vec::new(),
+            urg: 0,
             payload: Vec::new(),
         }
     }
@@ -114,6 +121,12 @@ impl Seg {
     }
     pub fn sack(mut self, blocks: &[(u32, u32)]) -> Seg {
         self.sack = blocks.to_vec();
+        self
+    }
+    /// URG with urgent pointer `p`.
+    pub fn urgent(mut self, p: u16) -> Seg {
+        self.flags |= URG;
+        self.urg = p;
         self
     }
     pub fn data(mut self, d: &[u8]) -> Seg {
@@ -176,7 +189,8 @@ impl Seg {
         p.push((((20 + opts.len()) / 4) as u8) << 4);
         p.push(self.flags);
         p.extend_from_slice(&self.window.to_be_bytes());
-        p.extend_from_slice(&[0, 0, 0, 0]);
+        p.extend_from_slice(&[0, 0]);
+        p.extend_from_slice(&self.urg.to_be_bytes());
         p.extend_from_slice(&opts);
         p.extend_from_slice(&self.payload);
         let mut pseudo = Vec::new();
@@ -241,6 +255,7 @@ pub fn parse_tcp(packet: &[u8]) -> Seg {
         be32(8),
     );
     seg.window = u16::from_be_bytes([b[14], b[15]]);
+    seg.urg = u16::from_be_bytes([b[18], b[19]]);
     assert!(off <= 60, "data offset {off}");
     let mut i = 20;
     while i < off {

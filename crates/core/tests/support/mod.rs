@@ -108,6 +108,8 @@ pub struct SegmentSpec {
     pub payload: Vec<u8>,
     pub ip_options: Vec<u8>,
     pub ttl: u8,
+    /// The urgent pointer field (sent whatever the URG flag says).
+    pub urgent: u16,
 }
 
 impl SegmentSpec {
@@ -126,6 +128,7 @@ impl SegmentSpec {
             payload: Vec::new(),
             ip_options: Vec::new(),
             ttl: 64,
+            urgent: 0,
         }
     }
 
@@ -136,6 +139,12 @@ impl SegmentSpec {
 
     pub fn payload(mut self, payload: &[u8]) -> Self {
         self.payload = payload.to_vec();
+        self
+    }
+
+    /// The urgent pointer field.
+    pub fn urgent(mut self, pointer: u16) -> Self {
+        self.urgent = pointer;
         self
     }
 
@@ -195,7 +204,7 @@ impl SegmentSpec {
             tcp.set_ack(self.flags & ACK != 0);
             tcp.set_urg(self.flags & URG != 0);
             tcp.set_window_len(self.window);
-            tcp.set_urgent_at(0);
+            tcp.set_urgent_at(self.urgent);
             tcp.payload_mut()[..self.payload.len()].copy_from_slice(&self.payload);
             tcp.fill_checksum(&IpAddress::Ipv4(self.src), &IpAddress::Ipv4(self.dst));
         }
