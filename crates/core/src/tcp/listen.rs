@@ -23,6 +23,7 @@ use super::state::State;
 use super::syn_cookies;
 use super::tcb::Tcb;
 use crate::config::SynCookies;
+use crate::env::Env;
 use crate::event::{Event, ListenEvent, SynDropReason};
 use crate::slab::Socket;
 use crate::stack::{ListenOptions, ListenerQueues, SocketId, Stack};
@@ -160,17 +161,9 @@ impl Stack {
             self.listen_event(lid, remote, ListenEvent::CookieSent);
             return;
         }
-        let cc = l.congestion_control;
         // Data on a SYN is not queued (no TFO): the peer sends it again.
         let iss = self.env.isn.isn(self.env.now, local, remote);
-        let env = &self.env;
-        let id = self.sockets.insert_with(|id| {
-            let mut t = Tcb::new(id, local, remote, iss, env);
-            t.parent = Some(lid);
-            if let Some(a) = cc {
-                t.cc.set_algorithm(a);
-            }
-            t.state = State::Listen;
+        let id = self.new_child(lid, local, remote, iss, |t, env| {
             t.irs = seg.seq;
             t.rcv_nxt = seg.seq + 1;
             t.rcv_adv = t.rcv_nxt;
@@ -180,14 +173,7 @@ impl Stack {
             t.max_snd_wnd = t.snd_wnd;
             t.snd_wl1 = seg.seq;
             t.snd_wl2 = Seq(0);
-            Socket::Tcp(Box::new(t))
         });
-        self.tcp_count += 1;
-        self.conns.insert((local, remote), id);
-        if let Some(l) = self.sockets.listener_mut(lid) {
-            l.syn_queue.push(id);
-        }
-        self.env.stats.tcp_passive_opens += 1;
         if let Some(t) = self.sockets.tcb_mut(id) {
             t.set_state(&mut self.env, State::SynReceived);
             t.send_syn(&mut self.env);
@@ -244,20 +230,9 @@ impl Stack {
             return true;
         }
         self.listen_event(lid, remote, ListenEvent::CookieValidated);
-        let env = &self.env;
-        let id = self.sockets.insert_with(|id| {
-            let mut t = Tcb::new(id, local, remote, seg.ack - 1, env);
-            t.parent = Some(lid);
-            t.state = State::Listen;
+        let id = self.new_child(lid, local, remote, seg.ack - 1, |t, env| {
             t.restore_from_cookie(env, seg, &opts);
-            Socket::Tcp(Box::new(t))
         });
-        self.tcp_count += 1;
-        self.conns.insert((local, remote), id);
-        if let Some(l) = self.sockets.listener_mut(lid) {
-            l.syn_queue.push(id);
-        }
-        self.env.stats.tcp_passive_opens += 1;
         if let Some(t) = self.sockets.tcb_mut(id) {
             t.set_state(&mut self.env, State::SynReceived);
             t.input(&mut self.env, seg, payload, true);
@@ -283,6 +258,42 @@ impl Stack {
     /// Post-processing after a connection handled input, a timer or a call:
     /// keep its heap entry, move a completed child to the accept queue,
     /// forget a closed connection's 4-tuple, free it when nobody holds it.
+    /// A passive child of listener `lid` (from a SYN, or from a valid cookie
+    /// ACK): created with the listener's settings, shaped by `init`, and
+    /// filed in the demux table and the listener's SYN queue. Its state is
+    /// LISTEN until the caller moves it on.
+    fn new_child(
+        &mut self,
+        lid: SocketId,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        iss: Seq,
+        init: impl FnOnce(&mut Tcb, &Env),
+    ) -> SocketId {
+        let cc = self
+            .sockets
+            .listener(lid)
+            .and_then(|l| l.congestion_control);
+        let env = &self.env;
+        let id = self.sockets.insert_with(|id| {
+            let mut t = Tcb::new(id, local, remote, iss, env);
+            t.parent = Some(lid);
+            if let Some(a) = cc {
+                t.cc.set_algorithm(a);
+            }
+            t.state = State::Listen;
+            init(&mut t, env);
+            Socket::Tcp(Box::new(t))
+        });
+        self.tcp_count += 1;
+        self.conns.insert((local, remote), id);
+        if let Some(l) = self.sockets.listener_mut(lid) {
+            l.syn_queue.push(id);
+        }
+        self.env.stats.tcp_passive_opens += 1;
+        id
+    }
+
     pub(crate) fn after_tcb(&mut self, id: SocketId) {
         let Some(t) = self.sockets.tcb_mut(id) else {
             return;
