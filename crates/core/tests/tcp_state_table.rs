@@ -104,6 +104,19 @@ enum Arrival {
     Fin,
 }
 
+impl Arrival {
+    const ALL: [Arrival; 8] = [
+        Arrival::RstExact,
+        Arrival::RstInWindow,
+        Arrival::RstOutOfWindow,
+        Arrival::Syn,
+        Arrival::AckOfUnsent,
+        Arrival::DataInWindow,
+        Arrival::DataOutOfWindow,
+        Arrival::Fin,
+    ];
+}
+
 /// What must happen: the flags of the one segment sent (None: silence),
 /// the state after, and the error the connection ends with (if it ends).
 struct Outcome {
@@ -184,19 +197,9 @@ fn every_synchronized_state_against_every_kind_of_arrival() {
         State::LastAck,
         State::TimeWait,
     ];
-    let arrivals = [
-        RstExact,
-        RstInWindow,
-        RstOutOfWindow,
-        Syn,
-        AckOfUnsent,
-        DataInWindow,
-        DataOutOfWindow,
-        Fin,
-    ];
     let mut cells = 0;
     for state in states {
-        for a in arrivals {
+        for a in Arrival::ALL {
             let mut ctx = in_state(state);
             let seg = segment(&ctx, state, a);
             let want = expected(state, a);
