@@ -115,3 +115,24 @@ test('resetAndDestroy is reported as an rst-sent event with its reason', async (
   t.like(ev, { type: 'rst-sent', reason: 'aborted' });
   await closed;
 });
+
+test("stack.close() finishes connections as the kernel finishes a dying process's: FIN, or RST where data is unread", async (t) => {
+  const p = await pair({}, { trace: true });
+  t.teardown(() => p.close());
+  const quiet = await connected(p, 7006);
+  const unread = await connected(p, 7007, true);
+  const arrived = until<[{ dir: string; len: number; dst: string }]>(
+    p.server,
+    'segment',
+    (seg) => seg.dir === 'in' && seg.len > 0 && seg.dst.endsWith(':7007'),
+  );
+  unread.client.write('never read');
+  await arrived;
+  const ended = once(quiet.client, 'end');
+  quiet.client.resume();
+  const reset = errorOf(unread.client);
+  const closing = p.server.close({ graceMs: 5_000 });
+  await ended;
+  t.is((await reset).code, 'ECONNRESET');
+  await closing;
+});

@@ -6,7 +6,7 @@
 
 import test from 'ava';
 import type { Socket, TcpEvent, TcpListenEvent } from '../ts/index.js';
-import { CLIENT_IP, SERVER_IP, once, pair, until } from './helpers.js';
+import { CLIENT_IP, SERVER_IP, closeOf, errorOf, once, pair, until } from './helpers.js';
 
 /** Resolves when `n` sockets have emitted 'connect'. */
 function allConnected(socks: Socket[]): Promise<unknown> {
@@ -105,6 +105,43 @@ test("synCookies 'always': no half-open state, connections still work, cookies c
   t.like(server.queues(), { cookiesSent: 1, cookiesValidated: 1, cookiesFailed: 0, synReceived: 0 });
   t.deepEqual(kinds.filter((k) => k.startsWith('cookie')), ['cookie-sent', 'cookie-validated']);
   t.is(sock.info()?.state, 'ESTABLISHED');
+  // The stack-wide counters (nstat's Syncookies*) agree.
+  t.like(p.server.stats(), { tcpSyncookiesSent: 1, tcpSyncookiesRecv: 1, tcpSyncookiesFailed: 0 });
+});
+
+test('a restarted server listens at once over TIME_WAIT; reuseAddress: false refuses while it lasts', async (t) => {
+  const p = await pair();
+  t.teardown(() => p.close());
+  // The server closes first, so TIME_WAIT sits on its side, on port 80.
+  let serverSide: Promise<boolean> | undefined;
+  const first = p.server.createServer((s) => {
+    serverSide = closeOf(s);
+    s.resume().end();
+  });
+  first.listen({ port: 80 });
+  await once(first, 'listening');
+  const sock = p.client.connect({ host: SERVER_IP, port: 80 }).resume();
+  await closeOf(sock);
+  await serverSide; // 'close' comes as its connection enters TIME_WAIT
+  t.true(p.server.netstat().some((e) => e.localPort === 80 && e.state === 'TIME_WAIT'));
+  first.close();
+  await once(first, 'close');
+
+  const strict = p.server.createServer();
+  const refused = errorOf(strict);
+  strict.listen({ port: 80, reuseAddress: false });
+  t.is((await refused).code, 'EADDRINUSE');
+
+  // node:net's default (SO_REUSEADDR): listening works while TIME_WAIT lasts.
+  const again = p.server.createServer((s) => s.pipe(s));
+  again.listen({ port: 80 });
+  await once(again, 'listening');
+  t.true(p.server.netstat().some((e) => e.localPort === 80 && e.state === 'TIME_WAIT'));
+  const second = p.client.connect({ host: SERVER_IP, port: 80 });
+  second.write('still serving');
+  const [data] = await once<[Buffer]>(second, 'data');
+  t.is(String(data), 'still serving');
+  second.destroy();
 });
 
 test('stack tcp options are validated', async (t) => {

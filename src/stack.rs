@@ -108,10 +108,14 @@ impl NativeStack {
         port: u32,
         backlog: u32,
         abort_on_overflow: Option<bool>,
+        reuse_address: Option<bool>,
     ) -> Result<i64> {
         guard(|| {
             let local = socket_addr(&host, port)?;
-            let options = ListenOptions { abort_on_overflow };
+            let options = ListenOptions {
+                abort_on_overflow,
+                reuse_address: reuse_address.unwrap_or(true),
+            };
             self.runtime
                 .tcp_listen_with(local, backlog, options)
                 .map(js_id)
@@ -387,6 +391,20 @@ impl NativeStack {
                 deferred.resolve(|_| Ok(()));
             });
             Ok(promise)
+        })
+    }
+
+    /// Close at once, synchronously, for a process that is exiting: every
+    /// open connection is reset (nothing will be left to finish a FIN
+    /// exchange, as the kernel's orphans would), listeners and UDP sockets
+    /// go, and the call waits at most `wait_ms` for the RSTs to be written.
+    #[napi]
+    pub fn close_sync(&self, wait_ms: f64) -> Result<bool> {
+        guard(|| {
+            let wait = millis(wait_ms)?;
+            let done = self.runtime.close_within(Duration::ZERO, wait);
+            self.events.lock().unwrap_or_else(|p| p.into_inner()).take();
+            Ok(done)
         })
     }
 

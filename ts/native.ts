@@ -212,8 +212,17 @@ export interface NativeNetstatEntry {
 
 /** A running stack: one Rust thread driving the engine over a device. @internal */
 export interface NativeStack {
-  /** `abortOnOverflow` absent or null: the stack's `tcp.abortOnOverflow`. */
-  tcpListen(host: string, port: number, backlog: number, abortOnOverflow?: boolean | null): number;
+  /**
+   * `abortOnOverflow` absent or null: the stack's `tcp.abortOnOverflow`.
+   * `reuseAddress` absent or null: true (SO_REUSEADDR, as node:net).
+   */
+  tcpListen(
+    host: string,
+    port: number,
+    backlog: number,
+    abortOnOverflow?: boolean | null,
+    reuseAddress?: boolean | null,
+  ): number;
   tcpAccept(listener: number): number | null;
   tcpConnect(host: string, port: number, localPort?: number | null): number;
   /** Copy as much of `data` as fits into the send buffer; returns bytes taken. */
@@ -250,6 +259,11 @@ export interface NativeStack {
    * for them to finish, reset what remains, stop the thread, release the device.
    */
   close(graceMs: number): Promise<void>;
+  /**
+   * For a process that is exiting: reset every open connection, stop the
+   * thread, wait at most `waitMs` for it. True when it finished in time.
+   */
+  closeSync(waitMs: number): boolean;
 }
 
 /** The addon's exports. @internal */

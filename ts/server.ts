@@ -41,6 +41,14 @@ export interface ListenOptions {
    * `tcp.abortOnOverflow` (default false, as Linux's `tcp_abort_on_overflow`).
    */
   abortOnOverflow?: boolean;
+  /**
+   * SO_REUSEADDR. Default true, as node:net always sets it: the port
+   * conflicts only with another listener, so a restarted server listens
+   * at once even while its old connections sit in TIME_WAIT. With false,
+   * any connection still on the port (TIME_WAIT included) makes listen
+   * fail with `EADDRINUSE`, as a Linux socket without SO_REUSEADDR does.
+   */
+  reuseAddress?: boolean;
 }
 
 const DEFAULT_BACKLOG = 511;
@@ -112,7 +120,7 @@ export class Server extends EventEmitter {
     }
     let id: number;
     try {
-      id = this.#d.native.tcpListen(host, port, backlog, opts.abortOnOverflow ?? null);
+      id = this.#d.native.tcpListen(host, port, backlog, opts.abortOnOverflow ?? null, opts.reuseAddress ?? null);
     } catch (err) {
       process.nextTick(() => this.emit('error', fromNative(err, 'listen', host, port)));
       return this;

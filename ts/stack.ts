@@ -109,6 +109,12 @@ export class Stack extends EventEmitter {
     } catch (err) {
       throw fromNative(err, 'open', options.address);
     }
+    openStacks.add(stack.#d);
+    stack.once('close', () => openStacks.delete(stack.#d));
+    if (!exitHooked) {
+      exitHooked = true;
+      process.once('exit', resetOnExit);
+    }
     return stack;
   }
 
@@ -288,6 +294,25 @@ export interface Stack {
   once(event: 'tcp', listener: (ev: StackTcpEvent) => void): this;
   /** See {@link Stack.on}. */
   once(event: string | symbol, listener: (...args: any[]) => void): this;
+}
+
+/** Stacks not yet closed, for {@link resetOnExit}. */
+const openStacks = new Set<Dispatcher>();
+let exitHooked = false;
+
+/** How long an exiting process waits for each stack's RSTs to go out. */
+const EXIT_WAIT_MS = 1_000;
+
+/**
+ * A process that exits (process.exit, an uncaught exception, or an
+ * unref'd stack) takes its stacks with it: no thread is left to finish a
+ * FIN exchange as the kernel's orphaned sockets would. So every open
+ * connection is reset before the thread stops: peers learn at once
+ * (ECONNRESET) instead of waiting on a connection that will never answer.
+ */
+function resetOnExit(): void {
+  for (const d of openStacks) if (!d.closed) d.native.closeSync(EXIT_WAIT_MS);
+  openStacks.clear();
 }
 
 /** Drops undefined fields, so the addon sees absent options as absent. */

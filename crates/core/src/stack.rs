@@ -115,10 +115,25 @@ pub struct ListenerQueues {
 }
 
 /// Per-listener options of [`Stack::tcp_listen_with`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ListenOptions {
     /// Override the stack's `TcpConfig::abort_on_overflow` for this listener.
     pub abort_on_overflow: Option<bool>,
+    /// SO_REUSEADDR (default true, as node:net always sets it): the port
+    /// conflicts only with another listener, so a restarted server can
+    /// listen while its old connections sit in TIME_WAIT. False: any
+    /// connection still holding the port — TIME_WAIT included — makes
+    /// listening fail with `EADDRINUSE`, as a bare Linux socket does.
+    pub reuse_address: bool,
+}
+
+impl Default for ListenOptions {
+    fn default() -> Self {
+        ListenOptions {
+            abort_on_overflow: None,
+            reuse_address: true,
+        }
+    }
 }
 /// The engine. Single-threaded; the driver owns it (runtime wraps it in a mutex).
 pub struct Stack {
@@ -250,6 +265,12 @@ impl Stack {
         let any = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
         let specific = SocketAddrV4::new(ours, port);
         if self.listeners.contains_key(&any) || self.listeners.contains_key(&specific) {
+            return Err(Error::AddrInUse);
+        }
+        // Without SO_REUSEADDR every connection on the port counts (Linux's
+        // inet_csk_bind_conflict). A scan is enough: binding is rare, and
+        // all connections share our one address, so the port decides.
+        if !options.reuse_address && self.conns.keys().any(|(l, _)| l.port() == port) {
             return Err(Error::AddrInUse);
         }
         let id = self
@@ -463,6 +484,26 @@ impl Stack {
         }
         self.with_tcb(now, id, |t, env| t.shutdown(env))
             .unwrap_or(Err(Error::BadHandle))
+    }
+
+    /// close(2) on a connection whose owner keeps the handle while it
+    /// winds down, as the kernel closes a dying process's sockets: with
+    /// received data still unread it resets (RFC 9293 §3.10.4; Linux's
+    /// tcp_close), otherwise it sends FIN after the queued data. Events
+    /// keep coming until the connection is closed.
+    pub fn tcp_close(&mut self, now: Instant, id: SocketId) -> Result<(), Error> {
+        if self.sockets.listener(id).is_some() {
+            return Err(Error::InvalidInput);
+        }
+        self.with_tcb(now, id, |t, env| {
+            if t.recv_buf.is_empty() || matches!(t.state, State::TimeWait | State::Closed) {
+                return t.shutdown(env);
+            }
+            t.recv_buf.clear();
+            t.reset(env, ResetReason::UnreadData);
+            Ok(())
+        })
+        .unwrap_or(Err(Error::BadHandle))
     }
 
     /// Send RST now and drop the connection (`resetAndDestroy`).

@@ -55,6 +55,15 @@ pub struct Stats {
     /// TIME_WAIT connections ended early because the bound was reached
     /// (Linux TCPTimeWaitOverflow).
     pub tcp_time_wait_overflow: u64,
+    /// SYN cookies sent because a SYN queue was full or cookies are always
+    /// on (Linux SyncookiesSent).
+    pub tcp_syncookies_sent: u64,
+    /// ACKs carrying a valid SYN cookie, each a connection made without a
+    /// SYN-queue entry (Linux SyncookiesRecv).
+    pub tcp_syncookies_recv: u64,
+    /// ACKs to a listener that matched no SYN-queue entry and carried no
+    /// valid cookie (Linux SyncookiesFailed).
+    pub tcp_syncookies_failed: u64,
     pub udp_in_datagrams: u64,
     pub udp_out_datagrams: u64,
     pub udp_no_ports: u64,

@@ -4,7 +4,8 @@
 
 mod common;
 use common::*;
-use tunstack_core::{Error, Event, SocketId, State};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use tunstack_core::{Error, Event, ListenOptions, SocketId, State};
 
 fn transitions(ev: &[Event], id: SocketId) -> Vec<(State, State)> {
     ev.iter()
@@ -216,6 +217,32 @@ fn released_connection_closes_gracefully_and_silently() {
 }
 
 #[test]
+fn close_like_a_dying_process_fins_or_resets_where_data_is_unread() {
+    // Nothing unread: FIN after the queued data, and events keep coming.
+    let (mut h, id, iss1, peer, port) = connected(config(), 1460, 65535);
+    h.stack.tcp_send(h.now, id, b"bye").unwrap();
+    h.expect(&[exp(ACK | PSH, iss1, peer, 3)]);
+    h.stack.tcp_close(h.now, id).unwrap();
+    h.expect(&[exp(ACK | FIN, iss1 + 3, peer, 0)]);
+    h.feed(&Seg::new(80, port, ACK | FIN, peer, iss1 + 4));
+    h.expect(&[exp(ACK, iss1 + 4, peer + 1, 0)]);
+    assert_eq!(
+        transitions(&h.take_events(), id).last(),
+        Some(&(State::FinWait2, State::TimeWait))
+    );
+
+    // Data received and never read: RST, counted as TCPAbortOnClose.
+    let (mut h, id, iss1, peer, port) = connected(config(), 1460, 65535);
+    h.feed(&Seg::new(80, port, ACK | PSH, peer, iss1).data(b"unread"));
+    h.take_events();
+    h.out();
+    h.stack.tcp_close(h.now, id).unwrap();
+    h.expect(&[exp(RST | ACK, iss1, peer + 6, 0)]);
+    assert_eq!(h.state(id), State::Closed);
+    assert_eq!(h.stack.stats().tcp_abort_on_close, 1);
+}
+
+#[test]
 fn orphan_in_fin_wait_2_times_out() {
     let mut c = config();
     c.tcp.msl = SEC;
@@ -267,6 +294,46 @@ fn new_syn_ends_time_wait_on_a_listening_port() {
     assert_eq!(h.stack.listener_queues(l).unwrap().syn_received, 1);
     let states: Vec<State> = h.stack.netstat().iter().map(|n| n.state).collect();
     assert!(!states.contains(&State::TimeWait), "{states:?}");
+}
+
+#[test]
+fn a_restarted_server_listens_over_time_wait_unless_reuse_address_is_off() {
+    let mut c = config();
+    c.tcp.msl = 30 * SEC;
+    let (mut h, l, id, iss1, peer) = accepted(c, 1460, 65535);
+    h.stack.tcp_shutdown(h.now, id).unwrap();
+    h.expect(&[exp(ACK | FIN, iss1, peer, 0)]);
+    h.feed(&Seg::new(40000, 80, ACK | FIN, peer, iss1 + 1));
+    h.expect(&[exp(ACK, iss1 + 1, peer + 1, 0)]);
+    assert_eq!(h.state(id), State::TimeWait);
+    let entered = h.now;
+    h.stack.tcp_release(h.now, id);
+    // The server process "exits": its listener goes, TIME_WAIT stays.
+    h.stack.tcp_release(h.now, l);
+    let port80 = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80);
+    let strict = ListenOptions {
+        reuse_address: false,
+        ..ListenOptions::default()
+    };
+    // Without SO_REUSEADDR the TIME_WAIT connection still holds the port.
+    assert_eq!(
+        h.stack.tcp_listen_with(port80, 8, strict),
+        Err(Error::AddrInUse)
+    );
+    // node:net's default (SO_REUSEADDR) listens at once.
+    let l2 = h.stack.tcp_listen(port80, 8).unwrap();
+    // A second live listener is refused either way.
+    assert_eq!(h.stack.tcp_listen(port80, 8), Err(Error::AddrInUse));
+    h.stack.tcp_release(h.now, l2);
+    // Once TIME_WAIT has run out (2×MSL), even the strict bind succeeds.
+    h.at(entered + 60 * SEC - 1);
+    assert_eq!(
+        h.stack.tcp_listen_with(port80, 8, strict),
+        Err(Error::AddrInUse)
+    );
+    h.at(entered + 60 * SEC);
+    assert!(h.stack.netstat().is_empty());
+    assert!(h.stack.tcp_listen_with(port80, 8, strict).is_ok());
 }
 
 #[test]

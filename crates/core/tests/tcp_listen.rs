@@ -211,6 +211,7 @@ fn abort_on_overflow_resets_instead_per_listener() {
         config(),
         ListenOptions {
             abort_on_overflow: Some(true),
+            ..ListenOptions::default()
         },
     );
 }
@@ -222,6 +223,7 @@ fn a_listener_can_turn_abort_on_overflow_off() {
     let mut h = Harness::new(c);
     let opts = ListenOptions {
         abort_on_overflow: Some(false),
+        ..ListenOptions::default()
     };
     let l = h.stack.tcp_listen_with(any(80), 0, opts).unwrap();
     h.feed(&Seg::new(40001, 80, SYN, 100, 0));
@@ -326,6 +328,16 @@ fn cookie_round_trip_recovers_mss_window_scale_and_sack() {
         listen_events(&mut h),
         vec![(40000, ListenEvent::CookieValidated)]
     );
+    // The stack-wide counters (nstat's Syncookies*) agree with the listener's.
+    let st = h.stack.stats();
+    assert_eq!(
+        (
+            st.tcp_syncookies_sent,
+            st.tcp_syncookies_recv,
+            st.tcp_syncookies_failed
+        ),
+        (1, 1, 0)
+    );
     let id = h.stack.tcp_accept(l).unwrap();
     let info = h.stack.tcp_info(id).unwrap();
     assert_eq!(info.state, State::Established);
@@ -417,6 +429,7 @@ fn forged_cookies_are_reset_and_counted() {
         (q.cookies_validated, q.cookies_failed, q.accept_queue),
         (0, 3, 0)
     );
+    assert_eq!(h.stack.stats().tcp_syncookies_failed, 3);
     assert_eq!(
         listen_events(&mut h),
         vec![

@@ -413,6 +413,17 @@ impl Runtime {
         self.wake();
     }
 
+    /// [`Runtime::close`], waiting at most `wait` for the thread to finish
+    /// (for a process that is exiting: it must not hang on a stuck device).
+    /// Returns true when the close completed in time.
+    pub fn close_within(&self, grace: Duration, wait: Duration) -> bool {
+        let (tx, rx) = mpsc::channel();
+        self.close(grace, move || {
+            let _ = tx.send(());
+        });
+        rx.recv_timeout(wait).is_ok()
+    }
+
     /// [`Runtime::close`], waiting for the thread to stop.
     pub fn close_and_wait(mut self, grace: Duration) {
         self.stop(grace);

@@ -569,9 +569,10 @@ fn drain_pending(
     more
 }
 
-/// Start a graceful close: FIN on every connection, stop listening, drop
-/// UDP sockets. With no grace left the connections get only the RST that
-/// follows, not a FIN first.
+/// Start a graceful close, as the kernel closes a dying process's
+/// sockets: FIN on every connection (RST where received data is unread),
+/// stop listening, drop UDP sockets. With no grace left the connections
+/// get only the RST that follows, not a FIN first.
 fn begin_close(engine: &mut Engine, now: Instant) {
     let graceful = engine.closing.as_ref().is_some_and(|c| now < c.deadline);
     let open: Vec<SocketId> = engine
@@ -582,7 +583,7 @@ fn begin_close(engine: &mut Engine, now: Instant) {
         .collect();
     for id in open.into_iter().filter(|_| graceful) {
         // Already shut down or closing: nothing more to do for it.
-        let _ = engine.stack.tcp_shutdown(now, id);
+        let _ = engine.stack.tcp_close(now, id);
     }
     for listener in std::mem::take(&mut engine.listeners) {
         engine.stack.tcp_release(now, listener);

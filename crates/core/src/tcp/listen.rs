@@ -156,6 +156,7 @@ impl Stack {
         }
         if cookie {
             l.cookies_sent += 1;
+            self.env.stats.tcp_syncookies_sent += 1;
             l.last_cookie_at = Some(now);
             syn_cookies::send_cookie(&mut self.env, local, remote, seg);
             self.listen_event(lid, remote, ListenEvent::CookieSent);
@@ -212,10 +213,12 @@ impl Stack {
         }
         let Some(opts) = syn_cookies::check_ack(&self.env, local, remote, seg) else {
             l.cookies_failed += 1;
+            self.env.stats.tcp_syncookies_failed += 1;
             self.listen_event(lid, remote, ListenEvent::CookieFailed);
             return false;
         };
         l.cookies_validated += 1;
+        self.env.stats.tcp_syncookies_recv += 1;
         if !l.accept_room() || at_limit {
             // As for a half-open child: drop the ACK (the client will send
             // again: its data, or nothing if it only listens) or reset.
