@@ -562,3 +562,41 @@ fn stray_acks_are_not_checked_as_cookies_when_none_were_sent() {
     h.expect(&[exp(RST, 2, 0, 0)]);
     assert_eq!(h.stack.listener_queues(l).unwrap().cookies_failed, 0);
 }
+
+#[test]
+fn the_stack_wide_connection_limit_drops_syns_and_refuses_connects() {
+    let mut c = config();
+    c.tcp.max_connections = 2;
+    c.tcp.syn_cookies = SynCookies::Never;
+    let mut h = Harness::new(c);
+    let l = h.stack.tcp_listen(any(80), 8).unwrap();
+    handshake(&mut h, 40001, 100);
+    handshake(&mut h, 40002, 200);
+    listen_events(&mut h);
+    // A third SYN finds the table full: dropped, no state, counted.
+    h.feed(&Seg::new(40003, 80, SYN, 300, 0));
+    h.silent();
+    assert_eq!(
+        listen_events(&mut h),
+        vec![(
+            40003,
+            ListenEvent::SynDropped {
+                reason: SynDropReason::MaxConnections
+            }
+        )]
+    );
+    assert_eq!(h.stack.listener_queues(l).unwrap().syn_drops, 1);
+    assert_eq!(h.stack.stats().tcp_syn_queue_drops, 1);
+    // And connecting out is refused the same way (ENOBUFS).
+    let remote = SocketAddrV4::new(PEER, 9);
+    assert_eq!(
+        h.stack.tcp_connect(h.now, remote, None),
+        Err(tunstack_core::Error::NoBuffers)
+    );
+    // One goes (accepted and aborted): there is room again.
+    let a = h.stack.tcp_accept(l).unwrap();
+    h.stack.tcp_abort(h.now, a);
+    h.out();
+    h.stack.tcp_release(h.now, a);
+    assert!(h.stack.tcp_connect(h.now, remote, None).is_ok());
+}
