@@ -36,7 +36,13 @@ impl Stack {
         match hdr.protocol {
             ip::PROTO_TCP => self.tcp_input(&hdr, payload),
             ip::PROTO_UDP => self.udp_input(&hdr, payload, &packet[..hdr.total_len]),
-            ip::PROTO_ICMP => icmp::input(&mut self.env, &hdr, payload),
+            ip::PROTO_ICMP => {
+                if let Some(err) = icmp::input(&mut self.env, &hdr, payload) {
+                    if err.protocol == ip::PROTO_TCP {
+                        self.tcp_icmp_error(&err);
+                    }
+                }
+            }
             _ => stats.ip_in_unknown_protos += 1,
         }
     }

@@ -26,6 +26,12 @@ pub enum Error {
     NoBuffers,
     /// The socket handle is unknown or already released (`EBADF`).
     BadHandle,
+    /// An ICMP error said the network is unreachable (`ENETUNREACH`).
+    NetUnreachable,
+    /// An ICMP error said the host is unreachable (`EHOSTUNREACH`).
+    HostUnreachable,
+    /// An ICMP error said the peer does not speak TCP (`ENOPROTOOPT`).
+    ProtocolUnreachable,
 }
 
 impl Error {
@@ -42,6 +48,9 @@ impl Error {
             Error::NotConnected => "ENOTCONN",
             Error::NoBuffers => "ENOBUFS",
             Error::BadHandle => "EBADF",
+            Error::NetUnreachable => "ENETUNREACH",
+            Error::HostUnreachable => "EHOSTUNREACH",
+            Error::ProtocolUnreachable => "ENOPROTOOPT",
         }
     }
 }
@@ -59,6 +68,9 @@ impl fmt::Display for Error {
             Error::NotConnected => "socket is not connected",
             Error::NoBuffers => "no buffer space available",
             Error::BadHandle => "bad socket handle",
+            Error::NetUnreachable => "network is unreachable",
+            Error::HostUnreachable => "no route to host",
+            Error::ProtocolUnreachable => "protocol not available",
         };
         write!(f, "{} ({})", text, self.code())
     }

@@ -15,6 +15,14 @@ pub struct Stats {
     pub icmp_in_echos: u64,
     pub icmp_out_echo_reps: u64,
     pub icmp_in_errors: u64,
+    /// Destination unreachable messages received (Linux IcmpInDestUnreachs).
+    pub icmp_in_dest_unreachs: u64,
+    /// Time exceeded messages received (IcmpInTimeExcds).
+    pub icmp_in_time_excds: u64,
+    /// Parameter problem messages received (IcmpInParmProbs).
+    pub icmp_in_parm_probs: u64,
+    /// Source quench messages received and ignored (IcmpInSrcQuenchs).
+    pub icmp_in_src_quenchs: u64,
     pub tcp_active_opens: u64,
     pub tcp_passive_opens: u64,
     pub tcp_attempt_fails: u64,
@@ -64,6 +72,12 @@ pub struct Stats {
     /// ACKs to a listener that matched no SYN-queue entry and carried no
     /// valid cookie (Linux SyncookiesFailed).
     pub tcp_syncookies_failed: u64,
+    /// ICMP errors quoting a TCP segment whose sequence number is outside
+    /// what we have in flight: forged or stale, ignored (RFC 5927 §4.1;
+    /// Linux OutOfWindowIcmps).
+    pub tcp_out_of_window_icmps: u64,
+    /// Path MTU reductions from "fragmentation needed" (RFC 1191).
+    pub tcp_pmtu_reductions: u64,
     pub udp_in_datagrams: u64,
     pub udp_out_datagrams: u64,
     pub udp_no_ports: u64,

@@ -365,6 +365,7 @@ impl Tcb {
         let data = self.send_buf.ack_to(ack) as u32;
         self.bytes_acked += data as u64;
         self.snd_una = ack;
+        self.soft_error = None;
         self.urgent_acked();
         self.scoreboard.ack_to(ack);
         if self.snd_nxt.lt(ack) {

@@ -2,6 +2,7 @@
 
 pub mod cc;
 pub(crate) mod delayed_ack;
+pub(crate) mod icmp_error;
 pub(crate) mod input;
 pub(crate) mod isn;
 pub(crate) mod listen;

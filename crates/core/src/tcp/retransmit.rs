@@ -68,7 +68,8 @@ impl Tcb {
                 env.stats.tcp_timeouts += 1;
                 if self.retries >= limit {
                     env.stats.tcp_attempt_fails += 1;
-                    return self.terminate(env, Some(Error::TimedOut));
+                    let error = self.soft_error.unwrap_or(Error::TimedOut);
+                    return self.terminate(env, Some(error));
                 }
                 self.retries += 1;
                 self.rtt.back_off();
@@ -93,7 +94,8 @@ impl Tcb {
                 if self.retries >= tcp.max_retries || self.user_timed_out(env.now, self.progress_at)
                 {
                     env.stats.tcp_abort_on_timeout += 1;
-                    return self.terminate(env, Some(Error::TimedOut));
+                    let error = self.soft_error.unwrap_or(Error::TimedOut);
+                    return self.terminate(env, Some(error));
                 }
                 self.retries += 1;
                 // A receiver that dropped data it SACKed (RFC 2018 §8)

@@ -45,6 +45,10 @@ pub struct Tcb {
     pub state: State,
     /// Why the connection ended, if it did not end cleanly.
     pub error: Option<Error>,
+    /// The last ICMP error that did not end the connection (RFC 1122
+    /// §4.2.3.9 "soft" errors): reported instead of ETIMEDOUT if the
+    /// retransmissions give up, as Linux's sk_err_soft. Progress clears it.
+    pub soft_error: Option<Error>,
     /// The listener while this is a half-open or not-yet-accepted child.
     pub parent: Option<SocketId>,
     /// Completed and waiting in the parent's accept queue.
@@ -185,6 +189,7 @@ impl Tcb {
             remote,
             state: State::Closed,
             error: None,
+            soft_error: None,
             parent: None,
             in_accept_queue: false,
             orphan: false,
