@@ -55,6 +55,14 @@ pub struct Stats {
     /// TIME_WAIT connections ended early because the bound was reached
     /// (Linux TCPTimeWaitOverflow).
     pub tcp_time_wait_overflow: u64,
+    /// Zero-window probes sent (Linux TCPWinProbe).
+    pub tcp_win_probe: u64,
+    /// Times the window we advertise went from nonzero to zero: our
+    /// application stopped reading (Linux TCPToZeroWindowAdv).
+    pub tcp_to_zero_window_adv: u64,
+    /// Times the window we advertise went from zero to nonzero: our
+    /// application read again (Linux TCPFromZeroWindowAdv).
+    pub tcp_from_zero_window_adv: u64,
     pub udp_in_datagrams: u64,
     pub udp_out_datagrams: u64,
     pub udp_no_ports: u64,
