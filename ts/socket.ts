@@ -48,8 +48,9 @@ interface PendingWrite {
  * returns false until 'drain'.
  *
  * Extras beyond node:net: {@link Socket.info} (TCP_INFO), the opt-in
- * `'tcp'` event ({@link TcpEvent}: state changes, retransmissions) and
- * {@link Socket.resetAndDestroy}. While `'tcp'` has listeners (on the
+ * `'tcp'` event ({@link TcpEvent}: state changes, retransmissions, loss
+ * recovery, zero windows and their probes), {@link Socket.setCork},
+ * {@link Socket.setQuickAck} and {@link Socket.resetAndDestroy}. While `'tcp'` has listeners (on the
  * socket or its stack), the events continue after 'close' until the
  * connection reaches CLOSED, so the end of the close — FIN_WAIT_2,
  * TIME_WAIT and its 2×MSL, LAST_ACK — can be watched.
