@@ -8,7 +8,7 @@ use napi::bindgen_prelude::Buffer;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 
-use tunstack_runtime::{Batch, EventSink, RtEvent};
+use tunstack_runtime::{Batch, EventSink, RtEvent, WindowEvent};
 
 use crate::address::js_id;
 use crate::objects::NativeEvent;
@@ -79,6 +79,20 @@ fn convert(event: RtEvent) -> NativeEvent {
             let (kind, reason) = note.names();
             let mut e = with_id(kind, id.0);
             e.reason = Some(reason.to_string());
+            e
+        }
+        RtEvent::Window { id, what } => {
+            let mut e = with_id(what.name(), id.0);
+            match what {
+                WindowEvent::Zero => {}
+                WindowEvent::Probe { probe, next_us } => {
+                    e.attempt = Some(probe);
+                    e.interval_ms = Some(next_us as f64 / 1000.0);
+                }
+                WindowEvent::Reopen { window } | WindowEvent::Update { window } => {
+                    e.window = Some(window);
+                }
+            }
             e
         }
         RtEvent::Congestion {

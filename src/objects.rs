@@ -38,6 +38,8 @@ pub struct NativeEvent {
     pub what: Option<String>,
     pub offset: Option<f64>,
     pub inline: Option<bool>,
+    /// window-probe: ms until the next probe.
+    pub interval_ms: Option<f64>,
 }
 
 impl NativeEvent {
@@ -70,6 +72,7 @@ impl NativeEvent {
             what: None,
             offset: None,
             inline: None,
+            interval_ms: None,
         }
     }
 }

@@ -56,6 +56,7 @@ pub struct NativeTcpOptions {
     pub keep_alive_probes: Option<u32>,
     pub user_timeout_ms: Option<f64>,
     pub congestion_control: Option<String>,
+    pub quick_ack: Option<bool>,
 }
 
 /// Stack options.
@@ -234,6 +235,9 @@ impl NativeTcpOptions {
         }
         if let Some(v) = ms_to_us("userTimeoutMs", self.user_timeout_ms)? {
             c.user_timeout = v;
+        }
+        if let Some(v) = self.quick_ack {
+            c.quick_ack = v;
         }
         if let Some(name) = &self.congestion_control {
             c.congestion_control = congestion_algorithm(name)?;

@@ -233,6 +233,26 @@ impl NativeStack {
         })
     }
 
+    /// TCP_CORK.
+    #[napi]
+    pub fn tcp_set_cork(&self, id: i64, cork: bool) -> Result<()> {
+        guard(|| {
+            self.runtime
+                .tcp_set_cork(socket_id(id)?, cork)
+                .map_err(|e| runtime_error("setCork", e))
+        })
+    }
+
+    /// TCP_QUICKACK.
+    #[napi]
+    pub fn tcp_set_quick_ack(&self, id: i64, quick_ack: bool) -> Result<()> {
+        guard(|| {
+            self.runtime
+                .tcp_set_quickack(socket_id(id)?, quick_ack)
+                .map_err(|e| runtime_error("setQuickAck", e))
+        })
+    }
+
     #[napi]
     pub fn tcp_set_keep_alive(&self, id: i64, enable: bool, idle_ms: f64) -> Result<()> {
         guard(|| {

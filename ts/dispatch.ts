@@ -107,6 +107,10 @@ export class Dispatcher {
       case 'rst-received':
       case 'challenge-ack':
       case 'congestion':
+      case 'zero-window':
+      case 'window-probe':
+      case 'window-reopen':
+      case 'window-update':
       case 'listen':
         if (ev.id !== undefined && this.#stack.listenerCount('tcp') > 0) {
           for (const tcp of toStackTcpEvents(ev)) this.#stack.emit('tcp', tcp);
@@ -174,6 +178,13 @@ export function toStackTcpEvent(ev: NativeEvent): StackTcpEvent {
       return { type: 'rst-received', id, outcome: ev.reason as TcpResetReceivedEvent['outcome'] };
     case 'challenge-ack':
       return { type: 'challenge-ack', id, trigger: ev.reason as TcpChallengeAckEvent['trigger'] };
+    case 'zero-window':
+      return { type: 'zero-window', id };
+    case 'window-probe':
+      return { type: 'window-probe', id, probe: ev.attempt ?? 0, intervalMs: ev.intervalMs ?? 0 };
+    case 'window-reopen':
+    case 'window-update':
+      return { type: ev.type, id, window: ev.window ?? 0 };
   }
   if (ev.type === 'listen') return { ...toListenEvent(ev), id };
   const attempt = ev.attempt ?? 0;

@@ -81,6 +81,7 @@ export interface NativeTcpOptions {
   userTimeoutMs?: number;
   /** 'cubic' (default) or 'reno'. */
   congestionControl?: string;
+  quickAck?: boolean;
 }
 
 /** @internal */
@@ -147,6 +148,8 @@ export interface NativeEvent {
   what?: string;
   offset?: number;
   inline?: boolean;
+  /** window-probe: ms until the next probe. */
+  intervalMs?: number;
 }
 
 /** @internal */
@@ -237,6 +240,10 @@ export interface NativeStack {
   tcpAbort(id: number): void;
   tcpRelease(id: number): void;
   tcpSetNoDelay(id: number, noDelay: boolean): void;
+  /** TCP_CORK: hold back sub-MSS segments while true; false sends them. */
+  tcpSetCork(id: number, cork: boolean): void;
+  /** TCP_QUICKACK: ACK every data segment at once while true. */
+  tcpSetQuickAck(id: number, quickAck: boolean): void;
   /** `idleMs` 0: the stack's keepAliveTimeMs. */
   tcpSetKeepAlive(id: number, enable: boolean, idleMs: number): void;
   tcpSetKeepAliveProbes(id: number, intervalMs: number, probes: number): void;

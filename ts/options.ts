@@ -127,6 +127,13 @@ export interface TcpOptions {
    * {@link Socket.setCongestionControl}).
    */
   congestionControl?: CongestionControl;
+  /**
+   * Quick-ACK mode for new connections (Linux TCP_QUICKACK): acknowledge
+   * every data segment at once instead of delaying ACKs (every second
+   * full-size segment, or after 40 ms). Default false, as Linux. Sockets
+   * can switch it ({@link Socket.setQuickAck}).
+   */
+  quickAck?: boolean;
 }
 
 /**

@@ -8,76 +8,12 @@ import type { Dispatcher } from './dispatch.js';
 import { toStackTcpEvents } from './dispatch.js';
 import { fromNative, systemError } from './errors.js';
 import type { NativeEvent } from './native.js';
+import { checkCongestionControl, type SocketOptions } from './socket_options.js';
 import type { AddressInfo, CongestionControl, TcpEvent, TcpInfo, TcpState } from './tcp_events.js';
+import { isUrgentChunk, splitAtLastUrgent, urgentChunk, type UrgentMark } from './urgent.js';
 
-/** Options shared by sockets made with {@link Stack.connect} and by a {@link Server}'s sockets. */
-export interface SocketOptions {
-  /**
-   * As in node:net: if false (the default), the socket ends its writable
-   * side automatically after the peer's FIN ('end'); if true it stays
-   * writable (TCP half-close: CLOSE_WAIT, still sending) until `end()`.
-   */
-  allowHalfOpen?: boolean;
-  /** Disable Nagle's algorithm right away (`setNoDelay(true)`). */
-  noDelay?: boolean;
-  /** Enable keepalive right away (`setKeepAlive(true, keepAliveInitialDelay)`). */
-  keepAlive?: boolean;
-  /** Keepalive idle time in ms for `keepAlive`. */
-  keepAliveInitialDelay?: number;
-  /** Idle timeout in ms (`setTimeout(timeout)`). */
-  timeout?: number;
-  /** Readable-side buffer size of the stream; above it the socket stops reading and the TCP window closes. */
-  readableHighWaterMark?: number;
-  /** Writable-side buffer size of the stream. */
-  writableHighWaterMark?: number;
-  /**
-   * Congestion control of this connection (`setCongestionControl`), instead
-   * of the stack's {@link TcpOptions.congestionControl}.
-   */
-  congestionControl?: CongestionControl;
-  /**
-   * SO_OOBINLINE: leave the peer's urgent bytes in the data stream
-   * (`setUrgentInline(true)`). Legacy (RFC 6093); see {@link Socket.sendUrgent}.
-   */
-  urgentInline?: boolean;
-}
-
-/**
- * Where the peer's urgent byte sits in the stream: the second argument of
- * a {@link Socket}'s `'urgent'` event (what SIOCATMARK tells a C program).
- */
-export interface UrgentMark {
-  /**
-   * Bytes of the stream ('data') that come before the mark. Inline, the
-   * urgent byte itself is the stream byte at this offset; out of band, it
-   * was taken out from between offsets `offset - 1` and `offset`.
-   */
-  offset: number;
-  /** The byte also stays in the stream (inline mode). */
-  inline: boolean;
-}
-
-/** Options of {@link Stack.connect}. */
-export interface ConnectOptions extends SocketOptions {
-  /** Peer IPv4 address (a literal: the stack resolves no names). */
-  host: string;
-  /** Peer port. */
-  port: number;
-  /** Local port to connect from (default: an ephemeral port). */
-  localPort?: number;
-}
-
-/**
- * Throws unless `name` is a known congestion control.
- * @internal
- */
-export function checkCongestionControl(name: unknown): asserts name is CongestionControl {
-  if (name !== 'cubic' && name !== 'reno') {
-    const err = new TypeError(`congestionControl must be 'cubic' or 'reno', got ${String(name)}`) as NodeJS.ErrnoException;
-    err.code = 'ERR_INVALID_ARG_VALUE';
-    throw err;
-  }
-}
+export { checkCongestionControl, type ConnectOptions, type SocketOptions } from './socket_options.js';
+export type { UrgentMark } from './urgent.js';
 
 /** How a Socket starts. @internal */
 export interface SocketInit {
@@ -99,17 +35,6 @@ interface PendingWrite {
   urgent?: boolean;
 }
 
-/** Chunks queued by {@link Socket.sendUrgent} (fresh Buffers, so identity marks them). */
-const urgentChunks = new WeakSet<Buffer>();
-
-/** A TypeError with node's ERR_INVALID_ARG_VALUE code. */
-function invalidArg(message: string): Error {
-  const err = new TypeError(message) as NodeJS.ErrnoException;
-  err.code = 'ERR_INVALID_ARG_VALUE';
-  return err;
-}
-
-
 /**
  * A TCP connection of a {@link Stack}: a `stream.Duplex` that behaves like
  * node:net's `Socket` (events 'connect', 'ready', 'data', 'end', 'finish',
@@ -123,8 +48,9 @@ function invalidArg(message: string): Error {
  * returns false until 'drain'.
  *
  * Extras beyond node:net: {@link Socket.info} (TCP_INFO), the opt-in
- * `'tcp'` event ({@link TcpEvent}: state changes, retransmissions) and
- * {@link Socket.resetAndDestroy}. While `'tcp'` has listeners (on the
+ * `'tcp'` event ({@link TcpEvent}: state changes, retransmissions, loss
+ * recovery, zero windows and their probes), {@link Socket.setCork},
+ * {@link Socket.setQuickAck} and {@link Socket.resetAndDestroy}. While `'tcp'` has listeners (on the
  * socket or its stack), the events continue after 'close' until the
  * connection reaches CLOSED, so the end of the close — FIN_WAIT_2,
  * TIME_WAIT and its 2×MSL, LAST_ACK — can be watched.
@@ -166,7 +92,8 @@ export class Socket extends Duplex {
   #remotePort: number | undefined;
   #localAddress: string | undefined;
   #localPort: number | undefined;
-  #noDelay: boolean | undefined;
+  /** Per-socket switches set before there was a native id to apply them to. */
+  #tuning: { noDelay?: boolean; cork?: boolean; quickAck?: boolean } = {};
   #keepAlive: { enable: boolean; delay: number } | undefined;
   #keepAliveProbes: { intervalMs: number; probes: number } | undefined;
   #userTimeoutMs: number | undefined;
@@ -298,8 +225,41 @@ export class Socket extends Duplex {
    * @returns this
    */
   setNoDelay(noDelay = true): this {
-    this.#noDelay = noDelay;
-    if (!this.#connecting) this.#applyNoDelay();
+    this.#tuning.noDelay = noDelay;
+    if (!this.#connecting) this.#applyTuning();
+    return this;
+  }
+
+  /**
+   * TCP_CORK (Linux): while on, segments shorter than the MSS are held
+   * back — full-size ones still go — so many small writes (a header, then
+   * a body) leave as few full segments. Turning it off sends what is held.
+   * A held partial segment goes out anyway after the persist interval
+   * (max(RTO, `tcp.rtoMinMs`): 200 ms by default, Linux's ceiling); the
+   * FIN and urgent data are never held. Unlike node's stream `cork()`,
+   * which holds writes in JavaScript until `uncork()`, this acts on the
+   * bytes already in the stack's send buffer; the two combine.
+   * @param on - true to cork, false to uncork
+   * @returns this
+   */
+  setCork(on: boolean): this {
+    this.#tuning.cork = on;
+    if (!this.#connecting) this.#applyTuning();
+    return this;
+  }
+
+  /**
+   * TCP_QUICKACK: with `true`, acknowledge every data segment at once
+   * instead of delaying ACKs (every second full-size segment, or after the
+   * delayed-ACK timeout); switching it on sends an ACK being delayed. Unlike
+   * Linux's, it stays on until switched off. The stack-wide default is
+   * {@link TcpOptions.quickAck}.
+   * @param on - default true
+   * @returns this
+   */
+  setQuickAck(on = true): this {
+    this.#tuning.quickAck = on;
+    if (!this.#connecting) this.#applyTuning();
     return this;
   }
 
@@ -365,21 +325,7 @@ export class Socket extends Duplex {
    * @returns like `write()`: false when the caller should wait for 'drain'
    */
   sendUrgent(data: number | Buffer | string, cb?: (error: Error | null | undefined) => void): boolean {
-    let buf: Buffer;
-    if (typeof data === 'number') {
-      if (!Number.isInteger(data) || data < 0 || data > 255) {
-        throw invalidArg(`sendUrgent: a byte value must be an integer 0..255, got ${data}`);
-      }
-      buf = Buffer.from([data]);
-    } else if (typeof data === 'string') {
-      buf = Buffer.from(data, 'utf8');
-    } else if (Buffer.isBuffer(data)) {
-      buf = Buffer.from(data); // a fresh Buffer: its identity marks it urgent
-    } else {
-      throw invalidArg('sendUrgent: data must be a number, a Buffer or a string');
-    }
-    if (buf.length === 0) throw invalidArg('sendUrgent: data must not be empty');
-    urgentChunks.add(buf);
+    const buf = urgentChunk(data);
     return cb ? this.write(buf, cb) : this.write(buf);
   }
 
@@ -527,27 +473,19 @@ export class Socket extends Duplex {
 
   /** @internal */
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCallback): void {
-    this.#writeChunk(chunk, urgentChunks.has(chunk), cb);
+    this.#writeChunk(chunk, isUrgentChunk(chunk), cb);
   }
 
   /** @internal */
   override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: WriteCallback): void {
-    const bufs = chunks.map((c) => c.chunk);
-    // Up to the last urgent chunk, one urgent write (only its last byte is
-    // urgent, as a later send(MSG_OOB) moves the mark on Linux); the rest plain.
-    let last = -1;
-    bufs.forEach((b, i) => {
-      if (urgentChunks.has(b)) last = i;
-    });
-    const join = (list: Buffer[]): Buffer => (list.length === 1 ? list[0]! : Buffer.concat(list));
-    if (last < 0) {
-      this.#writeChunk(join(bufs), false, cb);
+    const { urgent, plain } = splitAtLastUrgent(chunks.map((c) => c.chunk));
+    if (!urgent) {
+      this.#writeChunk(plain ?? Buffer.alloc(0), false, cb);
       return;
     }
-    const rest = bufs.slice(last + 1);
-    this.#writeChunk(join(bufs.slice(0, last + 1)), true, (err) => {
-      if (err || rest.length === 0) cb(err);
-      else this.#writeChunk(join(rest), false, cb);
+    this.#writeChunk(urgent, true, (err) => {
+      if (err || !plain) cb(err);
+      else this.#writeChunk(plain, false, cb);
     });
   }
 
@@ -597,6 +535,10 @@ export class Socket extends Duplex {
       case 'rst-received':
       case 'challenge-ack':
       case 'congestion':
+      case 'zero-window':
+      case 'window-probe':
+      case 'window-reopen':
+      case 'window-update':
         if (ev.type === 'state') this.#state = ev.to as TcpState;
         if (this.listenerCount('tcp') > 0) {
           for (const { id: _id, ...tcp } of toStackTcpEvents(ev)) this.emit('tcp', tcp as TcpEvent);
@@ -668,7 +610,7 @@ export class Socket extends Duplex {
   #onConnected(): void {
     this.#connecting = false;
     this.#learnAddresses();
-    this.#applyNoDelay();
+    this.#applyTuning();
     this.#applyKeepAlive();
     this.#touch();
     this.emit('connect');
@@ -864,11 +806,14 @@ export class Socket extends Duplex {
     }
   }
 
-  #applyNoDelay(): void {
+  /** TCP_NODELAY, TCP_CORK and TCP_QUICKACK, once there is a native id. */
+  #applyTuning(): void {
     const id = this.#id;
-    if (this.#noDelay === undefined || id === undefined || this.#d.closed) return;
-    const on = this.#noDelay;
-    this.#call(() => this.#d.native.tcpSetNoDelay(id, on));
+    if (id === undefined || this.#d.closed) return;
+    const { noDelay, cork, quickAck } = this.#tuning;
+    if (noDelay !== undefined) this.#call(() => this.#d.native.tcpSetNoDelay(id, noDelay));
+    if (cork !== undefined) this.#call(() => this.#d.native.tcpSetCork(id, cork));
+    if (quickAck !== undefined) this.#call(() => this.#d.native.tcpSetQuickAck(id, quickAck));
   }
 
   /** Keepalive, its probes and the user timeout, once there is a native id. */

@@ -219,7 +219,8 @@ export class Stack extends EventEmitter {
 
   /**
    * Counters of the engine (like `nstat`: ipInReceives, tcpRetransSegs,
-   * tcpOutRsts, ... every drop counted by reason) and of the device.
+   * tcpOutRsts, tcpWinProbe, tcpToZeroWindowAdv, tcpFromZeroWindowAdv, ...
+   * every drop counted by reason) and of the device.
    * @returns counter name → value
    */
   stats(): Record<string, number> {

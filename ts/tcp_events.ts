@@ -279,6 +279,57 @@ export interface TcpCongestionEvent {
 }
 
 /**
+ * The peer advertised a zero window while we have data to send: its
+ * receive buffer is full (its application is not reading). Nothing more
+ * is sent until it reopens; meanwhile zero-window probes
+ * ({@link TcpWindowProbeEvent}) ask for its window. Reported once per
+ * closing, until {@link TcpWindowReopenEvent}.
+ */
+export interface TcpZeroWindowEvent {
+  /** Discriminant. */
+  type: 'zero-window';
+}
+
+/**
+ * A zero-window probe went out (the persist timer, RFC 9293 §3.8.6.1):
+ * a segment the peer must answer with its current window. The interval
+ * doubles with each probe (exponential backoff) up to the maximum RTO;
+ * the connection lives on as long as the probes are answered, however
+ * long the window stays closed.
+ */
+export interface TcpWindowProbeEvent {
+  /** Discriminant. */
+  type: 'window-probe';
+  /** Probes sent since the window closed: 1, 2, ... */
+  probe: number;
+  /** Time until the next probe if the window stays closed, ms. */
+  intervalMs: number;
+}
+
+/** The peer's window opened again after a {@link TcpZeroWindowEvent}: sending resumes. */
+export interface TcpWindowReopenEvent {
+  /** Discriminant. */
+  type: 'window-reopen';
+  /** The window the peer now advertises, bytes. */
+  window: number;
+}
+
+/**
+ * We advertise a window again after having advertised zero: the
+ * application read and freed receive-buffer space, and a window update
+ * told the peer (the receiving side of {@link TcpWindowReopenEvent}).
+ */
+export interface TcpWindowUpdateEvent {
+  /** Discriminant. */
+  type: 'window-update';
+  /** The window we now advertise, bytes. */
+  window: number;
+}
+
+/** Flow-control moments: {@link TcpZeroWindowEvent}, {@link TcpWindowProbeEvent}, {@link TcpWindowReopenEvent}, {@link TcpWindowUpdateEvent}. */
+export type TcpWindowEvent = TcpZeroWindowEvent | TcpWindowProbeEvent | TcpWindowReopenEvent | TcpWindowUpdateEvent;
+
+/**
  * The opt-in `'tcp'` event of a {@link Socket}, {@link Server} or (with the
  * connection's or listener's `id`) a {@link Stack}; discriminated by `type`.
  * A server reports its listener's queue events ({@link TcpListenEvent}).
@@ -292,6 +343,7 @@ export type TcpEvent =
   | TcpRecoveryEvent
   | TcpRtoEvent
   | TcpCongestionEvent
+  | TcpWindowEvent
   | TcpListenEvent;
 
 /**

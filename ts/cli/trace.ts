@@ -140,6 +140,20 @@ export class Narrator {
       this.note(`!! ${side}: ${ev.cause} — cwnd ${ev.cwnd} bytes, ssthresh ${ev.ssthresh} bytes (拥塞控制)`);
       return;
     }
+    switch (ev.type) {
+      case 'zero-window':
+        this.note(`!! ${side}: the peer's window is 0 — its receive buffer is full; sending stops, the persist timer will probe (零窗口)`);
+        return;
+      case 'window-probe':
+        this.note(`!! ${side}: zero-window probe #${ev.probe}; next in ${ev.intervalMs.toFixed(0)} ms if the window stays closed (backoff, 坚持定时器)`);
+        return;
+      case 'window-reopen':
+        this.note(`!! ${side}: the peer's window reopened (${ev.window} bytes) — sending resumes`);
+        return;
+      case 'window-update':
+        this.note(`!! ${side}: the application read: window update, ${ev.window} bytes free again after advertising 0`);
+        return;
+    }
     if (ev.type !== 'state') {
       this.#listenNote(side, ev);
       return;

@@ -61,6 +61,10 @@ pub enum Event {
         remote: SocketAddrV4,
         what: ListenEvent,
     },
+    /// Flow control (RFC 9293 §3.8.6): a window closed, was probed or
+    /// reopened, for the opt-in 'tcp' events. Only at these moments,
+    /// never per segment.
+    Window { id: SocketId, what: WindowEvent },
     /// The peer's urgent octet arrived (URG, RFC 9293 §3.8.5; legacy, see
     /// RFC 6093): take it with `tcp_recv_urgent`.
     Urgent { id: SocketId },
@@ -88,6 +92,35 @@ impl Note {
             Note::ResetSent(r) => ("rst-sent", r.name()),
             Note::ResetReceived(o) => ("rst-received", o.name()),
             Note::ChallengeAck(t) => ("challenge-ack", t.name()),
+        }
+    }
+}
+
+/// A flow-control moment of one connection (see [`Event::Window`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowEvent {
+    /// The peer advertised a zero window while we have data to send: the
+    /// persist timer now probes it (RFC 9293 §3.8.6.1).
+    Zero,
+    /// A zero-window probe went out. `probe` counts the probes since the
+    /// window closed (1, 2, …); `next_us` is the interval until the next
+    /// one, doubled per probe up to the maximum RTO (exponential backoff).
+    Probe { probe: u32, next_us: u64 },
+    /// The peer's window opened again after being zero: `window` bytes.
+    Reopen { window: u32 },
+    /// We advertise a window again after having advertised zero (the
+    /// application read and freed space): `window` bytes.
+    Update { window: u32 },
+}
+
+impl WindowEvent {
+    /// The kebab-case name the TypeScript layer uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            WindowEvent::Zero => "zero-window",
+            WindowEvent::Probe { .. } => "window-probe",
+            WindowEvent::Reopen { .. } => "window-reopen",
+            WindowEvent::Update { .. } => "window-update",
         }
     }
 }

@@ -574,6 +574,17 @@ impl Stack {
         .ok_or(Error::BadHandle)
     }
 
+    /// TCP_CORK: while on, segments shorter than the MSS are held back
+    /// (full ones go) so small writes coalesce; switching it off sends
+    /// what is held. A held runt still goes out after max(RTO, rto_min)
+    /// with nothing in flight (Linux's 200 ms ceiling). FIN and urgent
+    /// data are never held.
+    pub fn tcp_set_cork(&mut self, id: SocketId, cork: bool) -> Result<(), Error> {
+        let now = self.env.now;
+        self.with_tcb(now, id, |t, env| t.set_cork(env, cork))
+            .ok_or(Error::BadHandle)
+    }
+
     /// TCP_QUICKACK: acknowledge every data segment at once (true), or
     /// delay ACKs Linux-style (false; the default from
     /// `TcpConfig::quick_ack`). Switching it on sends a delayed ACK now.

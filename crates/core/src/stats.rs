@@ -78,6 +78,14 @@ pub struct Stats {
     pub tcp_out_of_window_icmps: u64,
     /// Path MTU reductions from "fragmentation needed" (RFC 1191).
     pub tcp_pmtu_reductions: u64,
+    /// Zero-window probes sent (Linux TCPWinProbe).
+    pub tcp_win_probe: u64,
+    /// Times the window we advertise went from nonzero to zero: our
+    /// application stopped reading (Linux TCPToZeroWindowAdv).
+    pub tcp_to_zero_window_adv: u64,
+    /// Times the window we advertise went from zero to nonzero: our
+    /// application read again (Linux TCPFromZeroWindowAdv).
+    pub tcp_from_zero_window_adv: u64,
     pub udp_in_datagrams: u64,
     pub udp_out_datagrams: u64,
     pub udp_no_ports: u64,

@@ -315,6 +315,7 @@ impl OurSide {
                 Event::Retransmit { .. }
                 | Event::Note { .. }
                 | Event::Congestion { .. }
+                | Event::Window { .. }
                 | Event::Listen { .. } => {}
                 // Edges of a connection not accepted yet: handled at accept.
                 Event::Readable { .. } | Event::Writable { .. } | Event::Flushed { .. } => {}

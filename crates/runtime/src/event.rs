@@ -6,7 +6,7 @@ use std::net::SocketAddrV4;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tunstack_core::{CongestionCause, Error, ListenEvent, SocketId, State};
+use tunstack_core::{CongestionCause, Error, ListenEvent, SocketId, State, WindowEvent};
 
 use crate::shared::Shared;
 
@@ -95,6 +95,9 @@ pub enum RtEvent {
         id: SocketId,
         note: tunstack_core::event::Note,
     },
+    /// Flow control: the peer's window closed, was probed or reopened, or
+    /// ours opened again after being zero.
+    Window { id: SocketId, what: WindowEvent },
     /// cwnd/ssthresh changed by a loss response (or restart after idle);
     /// the values after the change, in bytes.
     Congestion {

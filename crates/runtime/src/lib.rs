@@ -34,4 +34,5 @@ pub use stats::RuntimeCounters;
 pub use tunstack_core::{
     CongestionAlgorithm, CongestionCause, Error, ListenEvent, ListenOptions, ListenerQueues,
     NetstatEntry, SocketId, StackConfig, State, SynCookies, SynDropReason, TcpConfig, TcpInfo,
+    WindowEvent,
 };

@@ -269,6 +269,22 @@ impl Runtime {
         Ok(())
     }
 
+    /// TCP_CORK: hold back sub-MSS segments while on; off sends them.
+    pub fn tcp_set_cork(&self, id: SocketId, cork: bool) -> Result<()> {
+        let mut engine = self.engine()?;
+        engine.stack.tcp_set_cork(id, cork)?;
+        self.wake_if_needed(&engine);
+        Ok(())
+    }
+
+    /// TCP_QUICKACK: ACK every data segment at once while on.
+    pub fn tcp_set_quickack(&self, id: SocketId, quickack: bool) -> Result<()> {
+        let mut engine = self.engine()?;
+        engine.stack.tcp_set_quickack(id, quickack)?;
+        self.wake_if_needed(&engine);
+        Ok(())
+    }
+
     /// TCP_CONGESTION: the algorithm of a connection (any time) or of a
     /// listener (for the connections it accepts from now on).
     pub fn tcp_set_congestion_control(

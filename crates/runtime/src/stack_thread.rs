@@ -406,6 +406,7 @@ fn collect_events(
                 rto_us,
             }),
             Event::Note { id, note } => events.push(RtEvent::Note { id, note }),
+            Event::Window { id, what } => events.push(RtEvent::Window { id, what }),
             Event::Congestion {
                 id,
                 cause,

@@ -13,7 +13,9 @@ use super::state::State;
 use super::tcb::Tcb;
 use crate::env::Env;
 use crate::error::Error;
-use crate::event::{ChallengeTrigger, CongestionCause, Event, Note, ResetOutcome, ResetReason};
+use crate::event::{
+    ChallengeTrigger, CongestionCause, Event, Note, ResetOutcome, ResetReason, WindowEvent,
+};
 
 impl Tcb {
     /// Process one inbound segment. `accept_room`: for a passive child in
@@ -243,6 +245,10 @@ impl Tcb {
             if wnd > 0 {
                 self.timers.persist = None;
                 self.persist_backoff = 0;
+                if self.peer_window_closed {
+                    self.peer_window_closed = false;
+                    self.emit_window(env, WindowEvent::Reopen { window: wnd });
+                }
             }
         }
         match self.state {

@@ -42,7 +42,7 @@ impl Tcb {
 
     /// A segment without payload from the connection's current state.
     fn control(&mut self, env: &mut Env, seq: Seq, flags: u8) {
-        let window = self.advertise();
+        let window = self.advertise(env);
         let options = self.options(env, flags);
         let ack = if flags & ACK != 0 {
             self.ack_sent();
@@ -199,7 +199,7 @@ impl Tcb {
     /// beyond the timestamps the MSS already allows for), so this returns
     /// what actually went: (bytes, FIN sent).
     fn send_data(&mut self, env: &mut Env, seq: Seq, len: u32, fin: bool) -> (u32, bool) {
-        let window = self.advertise();
+        let window = self.advertise(env);
         let options = self.options(env, ACK);
         // snd_mss ≥ MIN_MSS (88) and options ≤ 40 bytes: room ≥ 48.
         let room = self.snd_mss.saturating_sub(options.len() as u32).max(1);
@@ -335,7 +335,10 @@ impl Tcb {
         }
         if len < mss
             && len > 0
-            && (len < avail || (!self.nodelay && !self.send_buf.fin_queued && !self.urgent_mode()))
+            && (len < avail
+                || ((self.cork || !self.nodelay)
+                    && !self.send_buf.fin_queued
+                    && !self.urgent_mode()))
         {
             return false;
         }
@@ -426,13 +429,14 @@ impl Tcb {
                     if len < self.max_snd_wnd / 2 {
                         break;
                     }
-                } else if !self.nodelay
-                    && flight > 0
+                } else if (self.cork || (!self.nodelay && flight > 0))
                     && !self.send_buf.fin_queued
                     && !self.urgent_mode()
                 {
-                    // Nagle: one small segment in flight at a time (never
-                    // for urgent data, as Linux's tcp_nagle_test).
+                    // Nagle: one small segment in flight at a time; TCP_CORK:
+                    // none at all, in flight or not (never for urgent data
+                    // or the FIN, as Linux's tcp_nagle_test). A corked
+                    // runt goes when the persist timer fires (below).
                     break;
                 }
             }
@@ -463,22 +467,31 @@ impl Tcb {
             }
         }
         // Data waits but nothing is in flight to clock it out: the persist
-        // timer makes sure a closed or tiny window is probed.
+        // timer makes sure a closed or tiny window is probed, and that a
+        // corked runt goes out after max(RTO, rto_min) — Linux's 200 ms
+        // TCP_CORK ceiling, which is its probe timer too.
         if self.snd_una == self.snd_max
             && self.send_buf.end_seq().gt(self.snd_nxt)
             && self.timers.rtx.is_none()
-            && self.timers.persist.is_none()
         {
-            self.timers.persist = Some(env.now + self.persist_interval(env));
+            if self.snd_wnd == 0 {
+                self.peer_window_zero(env);
+            }
+            if self.timers.persist.is_none() {
+                self.timers.persist = Some(env.now + self.persist_interval(env));
+            }
         }
     }
 
     /// Restart after idle (RFC 5681 §4.1): new data is about to go out,
     /// nothing is in flight and nothing was sent for longer than the RTO —
     /// the ACK clock is gone, so cwnd falls back to the restart window
-    /// instead of releasing a full old window as one burst.
+    /// instead of releasing a full old window as one burst. Not while the
+    /// peer's window is closed: nothing can go then, and each answered
+    /// zero-window probe would restart it again.
     fn restart_after_idle(&mut self, env: &mut Env, data_end: Seq) {
         if self.snd_una == self.snd_max
+            && self.snd_wnd > 0
             && self.bytes_sent > 0
             && data_end.gt(self.snd_nxt)
             && env.now.saturating_sub(self.last_data_sent) > self.rtt.rto()
@@ -488,6 +501,16 @@ impl Tcb {
             }
             // Once per idle period.
             self.last_data_sent = env.now;
+        }
+    }
+
+    /// TCP_CORK on or off. Uncorking sends what is held back at once,
+    /// as far as Nagle (if on) and the windows allow (Linux's
+    /// tcp_push_pending_frames after clearing TCP_NAGLE_CORK).
+    pub fn set_cork(&mut self, env: &mut Env, on: bool) {
+        self.cork = on;
+        if !on {
+            self.output(env);
         }
     }
 

@@ -9,7 +9,7 @@ use super::state::State;
 use super::tcb::Tcb;
 use crate::env::Env;
 use crate::error::Error;
-use crate::event::{CongestionCause, Event};
+use crate::event::{CongestionCause, Event, WindowEvent};
 use crate::time::Instant;
 
 fn due(t: &mut Option<Instant>, now: Instant) -> bool {
@@ -162,9 +162,14 @@ impl Tcb {
                 env.stats.tcp_abort_on_timeout += 1;
                 return self.terminate(env, Some(Error::TimedOut));
             }
+            self.peer_window_zero(env);
             self.send_probe(env);
+            env.stats.tcp_win_probe += 1;
             self.persist_backoff += 1;
-            self.timers.persist = Some(env.now + self.persist_interval(env));
+            let next_us = self.persist_interval(env);
+            self.timers.persist = Some(env.now + next_us);
+            let probe = self.persist_backoff;
+            self.emit_window(env, WindowEvent::Probe { probe, next_us });
         } else {
             // A window too small for Nagle/SWS to use: send what fits.
             self.output_with(env, true);

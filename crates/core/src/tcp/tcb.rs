@@ -16,7 +16,7 @@ use super::urgent::Urgent;
 use crate::config::MAX_BUFFER;
 use crate::env::Env;
 use crate::error::Error;
-use crate::event::{CongestionCause, Event, Note};
+use crate::event::{CongestionCause, Event, Note, WindowEvent};
 use crate::stack::{SocketId, TcpInfo};
 use crate::time::Instant;
 use std::net::SocketAddrV4;
@@ -68,6 +68,13 @@ pub struct Tcb {
     pub accept_overflow: bool,
     /// ACK every data segment at once (TCP_QUICKACK).
     pub quickack: bool,
+    /// TCP_CORK: hold back segments shorter than the MSS (output.rs).
+    pub cork: bool,
+    /// The peer's zero window was reported ([`WindowEvent::Zero`]) and
+    /// its reopening not yet.
+    pub peer_window_closed: bool,
+    /// The window we last advertised was zero.
+    pub zero_window_advertised: bool,
 
     // Options (RFC 7323, RFC 2018). Before the handshake completes these
     // say what the peer's SYN offered; afterwards, what is in use.
@@ -201,6 +208,9 @@ impl Tcb {
             ack_now: false,
             accept_overflow: false,
             quickack: tcp.quick_ack,
+            cork: false,
+            peer_window_closed: false,
+            zero_window_advertised: false,
             wscale_ok: false,
             ts_ok: false,
             sack_ok: false,
@@ -276,6 +286,20 @@ impl Tcb {
     /// Report a diagnostic [`Note`] (for the opt-in 'tcp' events).
     pub fn note(&self, env: &mut Env, note: Note) {
         self.emit(env, Event::Note { id: self.id, note });
+    }
+
+    /// Report a flow-control moment (for the opt-in 'tcp' events).
+    pub fn emit_window(&self, env: &mut Env, what: WindowEvent) {
+        self.emit(env, Event::Window { id: self.id, what });
+    }
+
+    /// The peer's window is zero and data waits to be sent: report it
+    /// once, until the window reopens.
+    pub fn peer_window_zero(&mut self, env: &mut Env) {
+        if !self.peer_window_closed {
+            self.peer_window_closed = true;
+            self.emit_window(env, WindowEvent::Zero);
+        }
     }
 
     /// Report the window after a loss response (or restart after idle).
@@ -471,8 +495,25 @@ impl Tcb {
     /// right edge the peer will compute from it. The edge never moves
     /// left: a window kept as it was is rounded up to the scale's unit,
     /// a window that grows is rounded down (like Linux's
-    /// tcp_select_window).
-    pub fn advertise(&mut self) -> u16 {
+    /// tcp_select_window). Counts and reports a window closing to zero
+    /// or opening from it.
+    pub fn advertise(&mut self, env: &mut Env) -> u16 {
+        let field = self.select_window();
+        let zero = field == 0;
+        if zero != self.zero_window_advertised {
+            self.zero_window_advertised = zero;
+            if zero {
+                env.stats.tcp_to_zero_window_adv += 1;
+            } else {
+                env.stats.tcp_from_zero_window_adv += 1;
+                let window = u32::from(field) << self.rcv_wscale;
+                self.emit_window(env, WindowEvent::Update { window });
+            }
+        }
+        field
+    }
+
+    fn select_window(&mut self) -> u16 {
         let cur = self.rcv_adv.since(self.rcv_nxt);
         let cap = self.window_capacity();
         let s = self.rcv_wscale;
