@@ -62,7 +62,11 @@ export interface TcpOptions {
   mslMs?: number;
   /** Data retransmissions before the connection fails with ETIMEDOUT. Default 15. */
   maxRetries?: number;
-  /** SYN retransmissions before `connect` fails with ETIMEDOUT. Default 6. */
+  /**
+   * SYN retransmissions before `connect` fails with ETIMEDOUT. Default 7
+   * (the attempt lasts 255 s: RFC 9293 MUST-23 wants at least 3 minutes);
+   * Linux's default is 6 (127 s).
+   */
   synRetries?: number;
   /** SYN-ACK retransmissions for a half-open connection. Default 5. */
   synackRetries?: number;

@@ -52,7 +52,10 @@ pub struct TcpConfig {
     pub msl: u64,
     /// Data retransmissions before giving up with ETIMEDOUT (Linux tcp_retries2 = 15).
     pub max_retries: u32,
-    /// SYN retransmissions before a connect() fails (Linux tcp_syn_retries = 6).
+    /// SYN retransmissions before a connect() fails. Default 7: with the
+    /// 1 s initial RTO doubling, the attempt lasts 255 s, because RFC 9293
+    /// MUST-23 wants a SYN retransmitted for at least 3 minutes. Linux's
+    /// tcp_syn_retries = 6 (127 s) falls short of it; set 6 to match Linux.
     pub syn_retries: u32,
     /// SYN-ACK retransmissions for a half-open entry (Linux tcp_synack_retries = 5).
     pub synack_retries: u32,
@@ -125,7 +128,7 @@ impl Default for TcpConfig {
         TcpConfig {
             msl: 30 * SECONDS,
             max_retries: 15,
-            syn_retries: 6,
+            syn_retries: 7,
             synack_retries: 5,
             rto_initial: SECONDS,
             rto_min: 200 * MILLIS,
