@@ -448,3 +448,28 @@ fn a_window_shrunk_to_zero_under_outstanding_data_is_probed_not_timed_out() {
         "{ev:?}"
     );
 }
+
+#[test]
+fn limited_transmit_then_fast_retransmit_on_exactly_the_third_duplicate() {
+    let (mut h, id, iss1, peer, port) = connected(reno(), 1000, 65535);
+    h.stack.tcp_send(h.now, id, &[7u8; 20_000]).unwrap();
+    assert_eq!(h.out().len(), 10, "IW10 fills cwnd, the rest waits");
+    // Segment 0 is lost; each later one draws a duplicate ACK.
+    h.at(h.now + 20 * MS);
+    let dup = Seg::new(80, port, ACK, peer, iss1);
+    // First and second: no retransmission (a reordering is not a loss),
+    // but one new segment each (RFC 3042), cwnd unchanged.
+    h.feed(&dup);
+    h.expect(&[exp(ACK | PSH, iss1 + 10_000, peer, 1000)]);
+    h.feed(&dup);
+    h.expect(&[exp(ACK | PSH, iss1 + 11_000, peer, 1000)]);
+    assert_eq!(h.stack.tcp_info(id).unwrap().cwnd, 10_000);
+    // Third: fast retransmit of the head (RFC 5681 §3.2 step 2), and
+    // nothing new. ssthresh = FlightSize / 2 without the two limited
+    // transmit segments (10 000 / 2, not 12 000 / 2); cwnd = ssthresh + 3.
+    h.feed(&dup);
+    h.expect(&[exp(ACK | PSH, iss1, peer, 1000)]);
+    let info = h.stack.tcp_info(id).unwrap();
+    assert_eq!((info.ssthresh, info.cwnd), (5_000, 8_000));
+    assert_eq!(h.stack.stats().tcp_timeouts, 0);
+}

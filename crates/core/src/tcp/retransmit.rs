@@ -128,6 +128,7 @@ impl Tcb {
                 self.sack_recovery = false;
                 self.recover = self.snd_max - 1;
                 self.dupacks = 0;
+                self.limited_sent = 0;
                 self.rtt.back_off();
                 // Go back: everything after the head is resent as the
                 // window reopens (snd_nxt rewinds; RFC 5681 §3.1 cwnd = 1 MSS).
