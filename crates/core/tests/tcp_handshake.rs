@@ -102,8 +102,16 @@ fn active_open_three_way_handshake() {
 fn mss_is_clamped_to_the_link_mtu() {
     let mut c = config();
     c.mtu = 1000;
-    let (h, id, ..) = connected(c, 9000, 65535);
+    let (h, id, .., syn) = connected_with(c, |s| s.mss(9000).win(65535));
+    // RFC 9293 §3.7.1: the MSS we offer is MMS_R − 20 (MUST-67), i.e.
+    // the device MTU less both headers; what we send is the smaller of
+    // the peer's MSS and ours (MUST-16).
+    assert_eq!(syn.mss, Some(960), "MSS option = MTU 1000 - 40");
     assert_eq!(h.stack.tcp_info(id).unwrap().mss, 960);
+    let mut c = config();
+    c.mtu = 9000;
+    let (_h, _l, _id, .., synack) = accepted_with(c, |s| s.mss(1460), |s| s);
+    assert_eq!(synack.mss, Some(8960), "SYN-ACK: MTU 9000 - 40");
     let (h, _, id, ..) = accepted(config(), 100, 65535);
     assert_eq!(h.stack.tcp_info(id).unwrap().mss, 100);
 }
