@@ -473,3 +473,22 @@ fn limited_transmit_then_fast_retransmit_on_exactly_the_third_duplicate() {
     assert_eq!((info.ssthresh, info.cwnd), (5_000, 8_000));
     assert_eq!(h.stack.stats().tcp_timeouts, 0);
 }
+
+#[test]
+fn a_rst_is_processed_while_our_window_is_zero() {
+    // RFC 9293 §3.8.6.1: RST (and URG) MUST be processed even when the
+    // receive window is zero (MUST-66).
+    let mut c = config();
+    c.tcp.recv_buffer = 2000;
+    let (mut h, _l, id, iss1, peer) = accepted(c, 1000, 65535);
+    for k in 0..2u32 {
+        h.feed(&Seg::new(40000, 80, ACK, peer + k * 1000, iss1).data(&[1; 1000]));
+    }
+    assert_eq!(h.out().last().map(|a| a.window), Some(0));
+    h.feed(&Seg::new(40000, 80, RST, peer + 2000, 0));
+    assert_eq!(h.state(id), State::Closed);
+    assert!(h.take_events().contains(&Event::Closed {
+        id,
+        error: Some(Error::ConnectionReset)
+    }));
+}
