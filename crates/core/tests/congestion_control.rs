@@ -350,7 +350,11 @@ fn the_initial_window_is_ten_segments_within_rfc_6928s_byte_cap() {
             c.tcp.congestion_control = alg;
             let (mut h, id, ..) = connected(c, mss, 65535);
             let info = h.stack.tcp_info(id).unwrap();
-            assert_eq!((info.mss, info.cwnd), (u32::from(mss), iw), "{alg:?} MSS {mss}");
+            assert_eq!(
+                (info.mss, info.cwnd),
+                (u32::from(mss), iw),
+                "{alg:?} MSS {mss}"
+            );
             h.stack.tcp_send(h.now, id, &[5u8; 100_000]).unwrap();
             let segs = h.out();
             assert_eq!(segs.len(), segments, "{alg:?} MSS {mss}: {segs:?}");

@@ -365,8 +365,8 @@ fn the_rto_is_bounded_by_rto_min_and_rto_max() {
     assert_eq!(
         gaps,
         vec![
-            200, 400, 800, 1_600, 3_200, 6_400, 12_800, 25_600, 51_200, 102_400, 120_000,
-            120_000, 120_000, 120_000
+            200, 400, 800, 1_600, 3_200, 6_400, 12_800, 25_600, 51_200, 102_400, 120_000, 120_000,
+            120_000, 120_000
         ]
     );
     let mut c = config();
@@ -438,7 +438,11 @@ fn a_window_shrunk_to_zero_under_outstanding_data_is_probed_not_timed_out() {
         rounds += 1;
         assert!(rounds < 40, "never gave up");
     }
-    assert!(h.now - silent_since > 120 * SEC, "gave up after {} s", (h.now - silent_since) / SEC);
+    assert!(
+        h.now - silent_since > 120 * SEC,
+        "gave up after {} s",
+        (h.now - silent_since) / SEC
+    );
     let ev = h.take_events();
     assert!(
         ev.contains(&Event::Closed {

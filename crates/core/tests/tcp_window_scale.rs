@@ -168,7 +168,11 @@ fn a_shift_above_fourteen_is_taken_as_fourteen() {
     for offered in [15u8, 200, 255] {
         let (mut h, id, iss1, peer, port, _) =
             connected_with(config(), |s| s.mss(1460).wscale(offered).win(1000));
-        assert_eq!(h.stack.tcp_info(id).unwrap().snd_wscale, 14, "offered {offered}");
+        assert_eq!(
+            h.stack.tcp_info(id).unwrap().snd_wscale,
+            14,
+            "offered {offered}"
+        );
         h.feed(&Seg::new(80, port, ACK, peer, iss1).win(3));
         assert_eq!(h.stack.tcp_info(id).unwrap().snd_wnd, 3 << 14);
         // Passive open alike.

@@ -16,6 +16,7 @@
 //! CPU. Every loop is bounded so an engine bug fails the test instead of
 //! hanging it.
 
+use crate::support::{self, pseudo_random_bytes, Segment, RST};
 use sha2::{Digest, Sha256};
 use smoltcp::iface::{Config as IfaceConfig, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
@@ -24,7 +25,6 @@ use smoltcp::time::Instant as SmolInstant;
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use crate::support::{self, pseudo_random_bytes, Segment, RST};
 use tunstack_core::{Error, Event, Instant, SocketId, Stack, StackConfig, State};
 use tunstack_device::{Impairment, ImpairmentConfig};
 
