@@ -328,3 +328,37 @@ fn restart_after_idle_returns_to_the_restart_window() {
         }
     ));
 }
+
+#[test]
+fn the_initial_window_is_ten_segments_within_rfc_6928s_byte_cap() {
+    // IW = min(10·MSS, max(2·MSS, 14600)) (RFC 6928 §2), for Reno and
+    // CUBIC alike: (link MTU, peer's MSS, IW, full segments in the first
+    // flight of a 100 kB write).
+    for alg in [CongestionAlgorithm::Reno, CongestionAlgorithm::Cubic] {
+        for (mtu, mss, iw, segments) in [
+            (1500u16, 536u16, 5_360u32, 10usize),
+            (1500, 1000, 10_000, 10),
+            (1500, 1460, 14_600, 10),
+            // 14 600 bytes: three segments of 3960, and the 2720 bytes of
+            // cwnd left would make a runt (sender SWS avoidance waits).
+            (4000, 3960, 14_600, 3),
+            // Jumbo frames: two segments, the floor.
+            (9000, 8960, 17_920, 2),
+        ] {
+            let mut c = config();
+            c.mtu = mtu;
+            c.tcp.congestion_control = alg;
+            let (mut h, id, ..) = connected(c, mss, 65535);
+            let info = h.stack.tcp_info(id).unwrap();
+            assert_eq!(
+                (info.mss, info.cwnd),
+                (u32::from(mss), iw),
+                "{alg:?} MSS {mss}"
+            );
+            h.stack.tcp_send(h.now, id, &[5u8; 100_000]).unwrap();
+            let segs = h.out();
+            assert_eq!(segs.len(), segments, "{alg:?} MSS {mss}: {segs:?}");
+            assert!(segs.iter().all(|s| s.payload.len() == usize::from(mss)));
+        }
+    }
+}

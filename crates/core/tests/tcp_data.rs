@@ -48,6 +48,8 @@ fn sends_are_cut_at_the_mss_and_bounded_by_the_peer_window() {
         exp(ACK | PSH, iss1 + 1000, peer, 1000),
     ]);
     assert_eq!(segs[1].payload, data[1000..2000]);
+    // The MSS option is for SYNs only (RFC 9293 MUST-65).
+    assert!(segs.iter().all(|s| s.mss.is_none()));
     assert_eq!(h.stack.tcp_info(id).unwrap().bytes_in_flight, 2000);
     h.at(50 * MS);
     h.feed(&Seg::new(80, port, ACK, peer, iss1 + 2000).win(2500));

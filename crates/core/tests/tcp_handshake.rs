@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use tunstack_core::{Error, Event, ListenEvent, State, SynCookies};
+use tunstack_core::{Error, Event, ListenEvent, SocketId, State, SynCookies};
 
 #[test]
 fn passive_open_three_way_handshake() {
@@ -102,8 +102,16 @@ fn active_open_three_way_handshake() {
 fn mss_is_clamped_to_the_link_mtu() {
     let mut c = config();
     c.mtu = 1000;
-    let (h, id, ..) = connected(c, 9000, 65535);
+    let (h, id, .., syn) = connected_with(c, |s| s.mss(9000).win(65535));
+    // RFC 9293 §3.7.1: the MSS we offer is MMS_R − 20 (MUST-67), i.e.
+    // the device MTU less both headers; what we send is the smaller of
+    // the peer's MSS and ours (MUST-16).
+    assert_eq!(syn.mss, Some(960), "MSS option = MTU 1000 - 40");
     assert_eq!(h.stack.tcp_info(id).unwrap().mss, 960);
+    let mut c = config();
+    c.mtu = 9000;
+    let (_h, _l, _id, .., synack) = accepted_with(c, |s| s.mss(1460), |s| s);
+    assert_eq!(synack.mss, Some(8960), "SYN-ACK: MTU 9000 - 40");
     let (h, _, id, ..) = accepted(config(), 100, 65535);
     assert_eq!(h.stack.tcp_info(id).unwrap().mss, 100);
 }
@@ -383,4 +391,59 @@ fn rst_from_the_client_removes_the_half_open_entry() {
     assert_eq!(h.stack.listener_queues(l).unwrap().syn_received, 0);
     assert_eq!(h.stack.netstat().len(), 1);
     assert_eq!(h.stack.poll_at(), None);
+}
+
+/// A listener's harness and SYN-ACK in answer to a SYN whose option
+/// bytes are `options` (padded to a multiple of 4 with EOL), built by hand.
+fn synack_to_raw_options(options: &[u8]) -> (Harness, SocketId, Seg) {
+    let mut h = Harness::new(config());
+    let l = h
+        .stack
+        .tcp_listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), 8)
+        .unwrap();
+    let mut opts = options.to_vec();
+    while !opts.len().is_multiple_of(4) {
+        opts.push(0);
+    }
+    let mut p = Seg::new(40000, 80, SYN, 1000, 0).to_packet(PEER, US);
+    // Splice the options in after the fixed TCP header; fix the lengths
+    // and both checksums.
+    p.splice(40..40, opts.iter().copied());
+    let total = p.len() as u16;
+    p[2..4].copy_from_slice(&total.to_be_bytes());
+    p[10..12].copy_from_slice(&[0, 0]);
+    let c = checksum(&[&p[..20]]);
+    p[10..12].copy_from_slice(&c.to_be_bytes());
+    p[32] = (((20 + opts.len()) / 4) as u8) << 4;
+    p[36..38].copy_from_slice(&[0, 0]);
+    let mut pseudo = Vec::new();
+    pseudo.extend_from_slice(&PEER.octets());
+    pseudo.extend_from_slice(&US.octets());
+    pseudo.extend_from_slice(&[0, 6]);
+    pseudo.extend_from_slice(&((p.len() - 20) as u16).to_be_bytes());
+    let c = checksum(&[&pseudo, &p[20..]]);
+    p[36..38].copy_from_slice(&c.to_be_bytes());
+    h.feed_raw(&p);
+    let synack = h.out().pop().expect("SYN-ACK");
+    (h, l, synack)
+}
+
+#[test]
+fn options_are_parsed_unaligned_and_unknown_ones_skipped() {
+    // RFC 9293 §3.1-3.2: an unknown option with a length is skipped
+    // (MUST-6), options need not start on a word boundary (MUST-64), and
+    // EOL ends the list. MSS 1000 at offset 1, window scale 5 right after
+    // an unknown 5-byte option, SACK-permitted at an odd offset.
+    let (mut h, l, synack) = synack_to_raw_options(&[
+        1, 2, 4, 0x03, 0xe8, 99, 5, 0xde, 0xad, 0xbe, 3, 3, 5, 4, 2, 0, 77, 4, 1, 1,
+    ]);
+    assert_eq!(synack.flags, SYN | ACK, "{synack:?}");
+    assert!(synack.wscale.is_some() && synack.sack_perm, "{synack:?}");
+    h.feed(&Seg::new(40000, 80, ACK, 1001, synack.seq.wrapping_add(1)));
+    let id = h.stack.tcp_accept(l).expect("accepted");
+    let info = h.stack.tcp_info(id).unwrap();
+    assert_eq!((info.mss, info.snd_wscale, info.sack), (1000, 5, true));
+    // What follows EOL is not parsed: no window scale here.
+    let (.., synack) = synack_to_raw_options(&[2, 4, 0x03, 0xe8, 0, 3, 3, 5]);
+    assert_eq!(synack.wscale, None, "{synack:?}");
 }

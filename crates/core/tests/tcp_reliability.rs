@@ -326,3 +326,173 @@ fn unacceptable_empty_segments_are_answered_at_most_twice_a_second() {
     h.expect(&[exp(ACK, iss1, peer, 0)]);
     assert_eq!(h.state(id), State::Established);
 }
+
+#[test]
+fn the_rto_is_bounded_by_rto_min_and_rto_max() {
+    // rto_min is configurable: a 10 ms handshake RTT gives SRTT + 4·RTTVAR
+    // = 30 ms, which 50 ms bounds from below (RFC 6298 §2.4 lets the
+    // minimum be lower than 1 s; Linux's is 200 ms, the default).
+    let mut c = config();
+    c.tcp.rto_min = 50 * MS;
+    let (mut h, id, iss1, peer, _port) = connected(c, 1460, 65535);
+    assert_eq!(h.stack.tcp_info(id).unwrap().rto_us, 50 * MS);
+    h.stack.tcp_send(h.now, id, b"x").unwrap();
+    h.out();
+    let t0 = h.now;
+    h.at(t0 + 50 * MS - 1);
+    h.silent();
+    h.at(t0 + 50 * MS);
+    h.expect(&[exp(ACK | PSH, iss1, peer, 1)]);
+
+    // rto_max (default 120 s, RFC 6298 §2.5 allows a maximum of at least
+    // 60 s) caps the doubling: 0.2 s · 2^k stops at 120 s.
+    let mut c = config();
+    c.tcp.max_retries = 13;
+    let (mut h, id, iss1, peer, _port) = connected(c, 1460, 65535);
+    h.stack.tcp_send(h.now, id, b"x").unwrap();
+    h.out();
+    let mut t = h.now;
+    let mut gaps = Vec::new();
+    while let Some(next) = h.stack.poll_at() {
+        gaps.push((next - t) / MS);
+        t = next;
+        h.at(t);
+        if h.state(id) == State::Closed {
+            break;
+        }
+        h.expect(&[exp(ACK | PSH, iss1, peer, 1)]);
+    }
+    assert_eq!(
+        gaps,
+        vec![
+            200, 400, 800, 1_600, 3_200, 6_400, 12_800, 25_600, 51_200, 102_400, 120_000, 120_000,
+            120_000, 120_000
+        ]
+    );
+    let mut c = config();
+    c.tcp.rto_max = SEC;
+    let (mut h, id, ..) = connected(c, 1460, 65535);
+    h.stack.tcp_send(h.now, id, b"x").unwrap();
+    h.out();
+    for expected in [200 * MS, 400 * MS, 800 * MS, SEC, SEC] {
+        let t = h.now;
+        let next = h.stack.poll_at().unwrap();
+        assert_eq!(next - t, expected);
+        h.at(next);
+        h.out();
+    }
+}
+
+#[test]
+fn a_window_shrunk_to_zero_under_outstanding_data_is_probed_not_timed_out() {
+    // The peer moves its right edge back (RFC 9293 §3.8.6: it SHOULD NOT,
+    // but a sender MUST be robust against it, MUST-34).
+    let mut c = config();
+    c.tcp.max_retries = 3;
+    let (mut h, id, iss1, peer, port) = connected(c, 1000, 65535);
+    h.stack.tcp_send(h.now, id, &[9u8; 8000]).unwrap();
+    assert_eq!(h.out().len(), 8);
+    // ACK of the first segment, window 1000: the right edge moves from
+    // 65535 back to 2000, below SND.NXT = 8000. No new data may go
+    // (SHLD-15), and nothing breaks on the "negative" usable window.
+    h.at(h.now + 20 * MS);
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 1000).win(1000));
+    h.silent();
+    assert_eq!(h.stack.tcp_info(id).unwrap().snd_wnd, 1000);
+    // The window closes altogether while 7000 bytes are outstanding. The
+    // retransmission timer keeps running; each expiry resends the head as
+    // a probe (MUST-35, MAY-7), and since the peer answers, the
+    // connection is not timed out (SHLD-17, MUST-37) — more expiries than
+    // max_retries = 3 pass.
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 1000).win(0));
+    h.silent();
+    for _ in 0..6 {
+        let at = h.stack.poll_at().expect("retransmission timer");
+        h.at(at);
+        h.expect(&[exp(ACK | PSH, iss1 + 1000, peer, 1000)]);
+        h.feed(&Seg::new(80, port, ACK, peer, iss1 + 1000).win(0));
+        h.silent();
+        assert_eq!(h.state(id), State::Established);
+    }
+    // The window reopens: the ACK takes the last probe's data and slow
+    // start goes on from the loss window (cwnd 1 → 2 segments).
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 2000).win(65535));
+    h.expect(&[
+        exp(ACK | PSH, iss1 + 2000, peer, 1000),
+        exp(ACK | PSH, iss1 + 3000, peer, 1000),
+    ]);
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 8000));
+    assert_eq!(h.stack.tcp_info(id).unwrap().bytes_in_flight, 0);
+
+    // A peer that falls silent behind a zero window is given up on once
+    // nothing was heard from it for rto_max (Linux's tcp_retransmit_timer).
+    h.stack.tcp_send(h.now, id, &[1u8; 1000]).unwrap();
+    h.out();
+    let silent_since = h.now;
+    h.feed(&Seg::new(80, port, ACK, peer, iss1 + 8000).win(0));
+    let mut rounds = 0;
+    while h.state(id) != State::Closed {
+        let at = h.stack.poll_at().expect("a timer");
+        h.at(at);
+        h.out();
+        rounds += 1;
+        assert!(rounds < 40, "never gave up");
+    }
+    assert!(
+        h.now - silent_since > 120 * SEC,
+        "gave up after {} s",
+        (h.now - silent_since) / SEC
+    );
+    let ev = h.take_events();
+    assert!(
+        ev.contains(&Event::Closed {
+            id,
+            error: Some(Error::TimedOut)
+        }),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn limited_transmit_then_fast_retransmit_on_exactly_the_third_duplicate() {
+    let (mut h, id, iss1, peer, port) = connected(reno(), 1000, 65535);
+    h.stack.tcp_send(h.now, id, &[7u8; 20_000]).unwrap();
+    assert_eq!(h.out().len(), 10, "IW10 fills cwnd, the rest waits");
+    // Segment 0 is lost; each later one draws a duplicate ACK.
+    h.at(h.now + 20 * MS);
+    let dup = Seg::new(80, port, ACK, peer, iss1);
+    // First and second: no retransmission (a reordering is not a loss),
+    // but one new segment each (RFC 3042), cwnd unchanged.
+    h.feed(&dup);
+    h.expect(&[exp(ACK | PSH, iss1 + 10_000, peer, 1000)]);
+    h.feed(&dup);
+    h.expect(&[exp(ACK | PSH, iss1 + 11_000, peer, 1000)]);
+    assert_eq!(h.stack.tcp_info(id).unwrap().cwnd, 10_000);
+    // Third: fast retransmit of the head (RFC 5681 §3.2 step 2), and
+    // nothing new. ssthresh = FlightSize / 2 without the two limited
+    // transmit segments (10 000 / 2, not 12 000 / 2); cwnd = ssthresh + 3.
+    h.feed(&dup);
+    h.expect(&[exp(ACK | PSH, iss1, peer, 1000)]);
+    let info = h.stack.tcp_info(id).unwrap();
+    assert_eq!((info.ssthresh, info.cwnd), (5_000, 8_000));
+    assert_eq!(h.stack.stats().tcp_timeouts, 0);
+}
+
+#[test]
+fn a_rst_is_processed_while_our_window_is_zero() {
+    // RFC 9293 §3.8.6.1: RST (and URG) MUST be processed even when the
+    // receive window is zero (MUST-66).
+    let mut c = config();
+    c.tcp.recv_buffer = 2000;
+    let (mut h, _l, id, iss1, peer) = accepted(c, 1000, 65535);
+    for k in 0..2u32 {
+        h.feed(&Seg::new(40000, 80, ACK, peer + k * 1000, iss1).data(&[1; 1000]));
+    }
+    assert_eq!(h.out().last().map(|a| a.window), Some(0));
+    h.feed(&Seg::new(40000, 80, RST, peer + 2000, 0));
+    assert_eq!(h.state(id), State::Closed);
+    assert!(h.take_events().contains(&Event::Closed {
+        id,
+        error: Some(Error::ConnectionReset)
+    }));
+}

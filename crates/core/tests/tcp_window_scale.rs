@@ -160,3 +160,23 @@ fn simultaneous_open_negotiates_from_the_crossing_syns() {
     h.feed(&Seg::new(80, 5555, ACK, 9001, iss.wrapping_add(1)).win(2000));
     assert_eq!(h.stack.tcp_info(id).unwrap().snd_wnd, 32_000);
 }
+
+#[test]
+fn a_shift_above_fourteen_is_taken_as_fourteen() {
+    // RFC 7323 §2.3: a shift.cnt above 14 MUST be used as 14 (a window of
+    // at most 2^30 bytes keeps sequence comparisons unambiguous).
+    for offered in [15u8, 200, 255] {
+        let (mut h, id, iss1, peer, port, _) =
+            connected_with(config(), |s| s.mss(1460).wscale(offered).win(1000));
+        assert_eq!(
+            h.stack.tcp_info(id).unwrap().snd_wscale,
+            14,
+            "offered {offered}"
+        );
+        h.feed(&Seg::new(80, port, ACK, peer, iss1).win(3));
+        assert_eq!(h.stack.tcp_info(id).unwrap().snd_wnd, 3 << 14);
+        // Passive open alike.
+        let (h, _l, id, ..) = accepted_with(config(), |s| s.mss(1460).wscale(offered), |s| s);
+        assert_eq!(h.stack.tcp_info(id).unwrap().snd_wscale, 14);
+    }
+}

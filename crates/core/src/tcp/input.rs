@@ -414,6 +414,7 @@ impl Tcb {
             self.cc.on_ack(env.now, data, mss, self.rtt.srtt());
         }
         self.dupacks = 0;
+        self.limited_sent = 0;
         self.progress_at = env.now;
         self.timers.rtx = if self.snd_una == self.snd_max {
             None
@@ -449,7 +450,10 @@ impl Tcb {
             // last octet, SND.MAX - 1), so that a loss right after a
             // recovery can start the next fast retransmit.
             self.recover = self.snd_max - 1;
-            let out = self.outstanding();
+            // RFC 5681 §3.2 step 2: data sent by limited transmit MUST NOT
+            // be counted in the FlightSize that halves into ssthresh.
+            let out = self.outstanding().saturating_sub(self.limited_sent);
+            self.limited_sent = 0;
             self.sack_recovery = self.sack_ok && !self.scoreboard.is_empty();
             if self.sack_recovery {
                 self.cc.on_sack_recovery(env.now, out, mss);

@@ -442,6 +442,11 @@ impl Tcb {
             }
             let seq = self.snd_nxt;
             let (len, fin) = self.send_data(env, seq, len, fin);
+            if !resend {
+                // What went beyond cwnd went by limited transmit.
+                let over = (flight + len).saturating_sub(self.cc.cwnd());
+                self.limited_sent = self.limited_sent.saturating_add(over.min(len));
+            }
             self.snd_nxt = seq + len + fin as u32;
             if resend {
                 self.rtx_ts = Some(self.ts_val(env.now));

@@ -91,27 +91,46 @@ impl Tcb {
             }
             _ if self.snd_una != self.snd_max => {
                 env.stats.tcp_timeouts += 1;
-                if self.retries >= tcp.max_retries || self.user_timed_out(env.now, self.progress_at)
-                {
+                // The peer shrank its window to zero under our outstanding
+                // data (RFC 9293 §3.8.6: it SHOULD NOT, MUST-34 says cope).
+                // The retransmission below is then a zero-window probe
+                // (MUST-35; resending beyond the window is MAY-7), and a
+                // connection whose peer keeps answering its probes MUST
+                // stay open (MUST-37) — nor SHOULD data beyond the right
+                // edge time it out (SHLD-17). So the retry count does not
+                // apply; like Linux's tcp_retransmit_timer, give up only
+                // when nothing was heard from the peer for rto_max. An
+                // orphan gets no such patience.
+                let zero_window = self.snd_wnd == 0 && !self.orphan;
+                let give_up = if zero_window {
+                    env.now.saturating_sub(self.last_recv) > tcp.rto_max
+                } else {
+                    self.retries >= tcp.max_retries
+                };
+                if give_up || self.user_timed_out(env.now, self.progress_at) {
                     env.stats.tcp_abort_on_timeout += 1;
                     let error = self.soft_error.unwrap_or(Error::TimedOut);
                     return self.terminate(env, Some(error));
                 }
-                self.retries += 1;
+                // Only the first timeout of a segment lowers ssthresh
+                // (RFC 5681 §3.1).
+                let first = self.retries == 0 && self.rtt.backoff() == 0;
+                if !zero_window {
+                    self.retries += 1;
+                }
                 // A receiver that dropped data it SACKed (RFC 2018 §8)
                 // shows it by SACKing SND.UNA itself: trust no block then.
                 if self.scoreboard.next_sacked(self.snd_una) == Some(self.snd_una) {
                     self.scoreboard.clear();
                 }
                 let (out, mss) = (self.outstanding(), self.eff_mss());
-                // Only the first timeout of a segment lowers ssthresh
-                // (RFC 5681 §3.1); retries counts this one already.
-                self.cc.on_rto(env.now, out, mss, self.retries == 1);
+                self.cc.on_rto(env.now, out, mss, first);
                 self.emit_congestion(env, CongestionCause::Timeout);
                 self.in_recovery = false;
                 self.sack_recovery = false;
                 self.recover = self.snd_max - 1;
                 self.dupacks = 0;
+                self.limited_sent = 0;
                 self.rtt.back_off();
                 // Go back: everything after the head is resent as the
                 // window reopens (snd_nxt rewinds; RFC 5681 §3.1 cwnd = 1 MSS).
@@ -126,7 +145,11 @@ impl Tcb {
                         id: self.id,
                         seq: seq.0,
                         len,
-                        attempt: self.retries,
+                        attempt: if zero_window {
+                            self.rtt.backoff()
+                        } else {
+                            self.retries
+                        },
                         rto_us: self.rtt.rto(),
                     },
                 );
@@ -155,7 +178,7 @@ impl Tcb {
         if self.snd_wnd == 0 {
             self.probes_unanswered += 1;
             // A window may stay closed for ever while the peer answers
-            // (RFC 9293 MUST-26); only unanswered probes count.
+            // (RFC 9293 MUST-37); only unanswered probes count.
             if self.probes_unanswered > env.config.tcp.max_retries
                 || (self.probes_unanswered > 1 && self.user_timed_out(env.now, self.last_recv))
             {

@@ -139,6 +139,9 @@ pub struct Tcb {
     /// Consecutive expiries of the retransmission timer.
     pub retries: u32,
     pub dupacks: u32,
+    /// Bytes sent by limited transmit (RFC 3042) since the last new ACK:
+    /// they stay out of the FlightSize that sets ssthresh (RFC 5681 §3.2).
+    pub limited_sent: u32,
     /// NewReno "recover" (RFC 6582): the highest sequence number sent
     /// when recovery (or the last timeout) began.
     pub recover: Seq,
@@ -245,6 +248,7 @@ impl Tcb {
             rtx_ts: None,
             retries: 0,
             dupacks: 0,
+            limited_sent: 0,
             recover: iss,
             in_recovery: false,
             sack_recovery: false,

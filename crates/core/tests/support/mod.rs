@@ -1,4 +1,4 @@
-//! Helpers shared by `interop_smoltcp.rs` and `bad_input*.rs`: seeded test
+//! Helpers shared by `interop/mod.rs` and `bad_input*.rs`: seeded test
 //! data, a builder of raw IPv4/TCP packets (emitted with `smoltcp::wire`),
 //! and a strict, independent parser that serves as the oracle deciding
 //! whether a packet is well-formed. The parser deliberately does not use the

@@ -23,6 +23,21 @@ use crate::time::Instant;
 /// Initial window in segments (RFC 6928).
 pub const INITIAL_WINDOW_SEGMENTS: u32 = 10;
 
+/// The byte cap of RFC 6928's initial window.
+pub const INITIAL_WINDOW_BYTES: u32 = 14_600;
+
+/// The initial (and restart) window for segments of `mss` bytes, RFC 6928
+/// §2: min(10·MSS, max(2·MSS, 14600)). Ten segments at Ethernet sizes,
+/// fewer for larger segments, never below two — RFC 5681 §3.1 makes the
+/// initial window an upper bound that MUST be kept, and this is IW10's.
+/// (Linux counts ten segments whatever their size; on a jumbo-MTU link it
+/// starts with more than the RFC allows.)
+pub fn initial_window(mss: u32) -> u32 {
+    INITIAL_WINDOW_SEGMENTS
+        .saturating_mul(mss)
+        .min(mss.saturating_mul(2).max(INITIAL_WINDOW_BYTES))
+}
+
 /// Appropriate byte counting limit in slow start, in segments (RFC 3465
 /// §2.2: L = 2·SMSS).
 pub const ABC_LIMIT_SEGMENTS: u32 = 2;
@@ -113,11 +128,11 @@ pub struct Controller {
 }
 
 impl Controller {
-    /// Initial window of IW segments (RFC 6928), ssthresh "arbitrarily
-    /// high" (RFC 5681 §3.1).
+    /// The initial window of RFC 6928 ([`initial_window`]), ssthresh
+    /// "arbitrarily high" (RFC 5681 §3.1).
     pub fn new(a: CongestionAlgorithm, mss: u32) -> Controller {
         Controller {
-            cwnd: INITIAL_WINDOW_SEGMENTS * mss,
+            cwnd: initial_window(mss),
             ssthresh: u32::MAX,
             alg: Algorithm::new(a),
         }
@@ -238,7 +253,7 @@ impl Controller {
     /// at least 3/4 of the old cwnd (RFC 2861, as Linux), so slow start
     /// soon brings back most of it. True if cwnd changed.
     pub fn on_idle_restart(&mut self, mss: u32) -> bool {
-        let rw = (INITIAL_WINDOW_SEGMENTS * mss).min(self.cwnd);
+        let rw = initial_window(mss).min(self.cwnd);
         if rw >= self.cwnd {
             return false;
         }
