@@ -447,3 +447,32 @@ fn options_are_parsed_unaligned_and_unknown_ones_skipped() {
     let (.., synack) = synack_to_raw_options(&[2, 4, 0x03, 0xe8, 0, 3, 3, 5]);
     assert_eq!(synack.wscale, None, "{synack:?}");
 }
+
+#[test]
+fn broadcast_and_multicast_addresses_are_refused_both_ways() {
+    // RFC 9293 MUST-46: an OPEN to a broadcast or multicast address fails.
+    let mut h = Harness::new(config());
+    for bad in [Ipv4Addr::BROADCAST, Ipv4Addr::new(224, 0, 0, 1)] {
+        assert_eq!(
+            h.stack.tcp_connect(0, SocketAddrV4::new(bad, 80), None),
+            Err(Error::InvalidInput)
+        );
+    }
+    h.silent();
+    // MUST-63 / MUST-57: a SYN from such an address, or to one, is
+    // silently discarded — no SYN-ACK, no RST, no half-open entry.
+    let l = h.stack.tcp_listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), 4).unwrap();
+    let syn = Seg::new(40000, 80, SYN, 100, 0);
+    let dropped_before = h.stack.stats().ip_in_addr_errors;
+    for (src, dst) in [
+        (Ipv4Addr::BROADCAST, US),
+        (Ipv4Addr::new(239, 1, 2, 3), US),
+        (PEER, Ipv4Addr::BROADCAST),
+        (PEER, Ipv4Addr::new(224, 0, 0, 1)),
+    ] {
+        h.feed_raw(&syn.to_packet(src, dst));
+    }
+    h.silent();
+    assert_eq!(h.stack.stats().ip_in_addr_errors, dropped_before + 4);
+    assert_eq!(h.stack.listener_queues(l).unwrap().syn_received, 0);
+}
