@@ -120,6 +120,20 @@ test('EADDRINUSE on a second listen on the same port', async (t) => {
   t.false(second.listening);
 });
 
+test('connect from localAddress and localPort: our own address works, another is EADDRNOTAVAIL', async (t) => {
+  const p = await pair();
+  t.teardown(() => p.close());
+  const server = p.server.createServer((s) => s.pipe(s)).listen(7);
+  await once(server, 'listening');
+  const sock = p.client.connect({ host: SERVER_IP, port: 7, localAddress: CLIENT_IP, localPort: 40123 });
+  await once(sock, 'connect');
+  t.like(sock.address(), { address: CLIENT_IP, port: 40123 });
+  sock.destroy();
+  const bad = p.client.connect({ host: SERVER_IP, port: 7, localAddress: '10.99.0.1' });
+  const err = await errorOf(bad);
+  t.like(err, { code: 'EADDRNOTAVAIL', syscall: 'bind', address: '10.99.0.1' });
+});
+
 test('resetAndDestroy sends RST: the peer gets ECONNRESET', async (t) => {
   const p = await pair();
   t.teardown(() => p.close());

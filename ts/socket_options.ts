@@ -46,6 +46,12 @@ export interface ConnectOptions extends SocketOptions {
   port: number;
   /** Local port to connect from (default: an ephemeral port). */
   localPort?: number;
+  /**
+   * Local address to connect from: the stack's own address or `0.0.0.0`
+   * (a stack has one address); any other fails with `EADDRNOTAVAIL`, as
+   * binding to an address the host does not have does.
+   */
+  localAddress?: string;
 }
 
 /**

@@ -157,6 +157,8 @@ export class Stack extends EventEmitter {
       const err = new RangeError(`Port should be > 0 and < 65536. Received ${String(port)}.`) as NodeJS.ErrnoException;
       err.code = 'ERR_SOCKET_BAD_PORT';
       failure = err;
+    } else if (opts.localAddress !== undefined && opts.localAddress !== this.address && opts.localAddress !== '0.0.0.0') {
+      failure = systemError('EADDRNOTAVAIL', 'bind', opts.localAddress, undefined, `this stack's address is ${this.address}`);
     } else if (this.#d.closing || this.#d.closed) {
       failure = systemError('EINVAL', 'connect', host, port, 'the stack is closed');
     } else if (opts.congestionControl !== undefined && opts.congestionControl !== 'cubic' && opts.congestionControl !== 'reno') {

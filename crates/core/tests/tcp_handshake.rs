@@ -461,7 +461,10 @@ fn broadcast_and_multicast_addresses_are_refused_both_ways() {
     h.silent();
     // MUST-63 / MUST-57: a SYN from such an address, or to one, is
     // silently discarded — no SYN-ACK, no RST, no half-open entry.
-    let l = h.stack.tcp_listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), 4).unwrap();
+    let l = h
+        .stack
+        .tcp_listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), 4)
+        .unwrap();
     let syn = Seg::new(40000, 80, SYN, 100, 0);
     let dropped_before = h.stack.stats().ip_in_addr_errors;
     for (src, dst) in [
@@ -475,4 +478,34 @@ fn broadcast_and_multicast_addresses_are_refused_both_ways() {
     h.silent();
     assert_eq!(h.stack.stats().ip_in_addr_errors, dropped_before + 4);
     assert_eq!(h.stack.listener_queues(l).unwrap().syn_received, 0);
+}
+
+#[test]
+fn rst_in_syn_received_after_a_simultaneous_open_refuses_the_connection() {
+    // RFC 9293 MUST-11 / §3.10.7.3: SYN-RECEIVED remembers where it came
+    // from. Reached from SYN-SENT (an active open), a RST means "connection
+    // refused" — not a return to LISTEN, which only a passive open has
+    // (rst_from_the_client_removes_the_half_open_entry).
+    let mut h = Harness::new(config());
+    let id = h
+        .stack
+        .tcp_connect(0, SocketAddrV4::new(PEER, 80), Some(5555))
+        .unwrap();
+    let iss = h.out().pop().unwrap().seq;
+    h.feed(&Seg::new(80, 5555, SYN, 9000, 0));
+    h.expect(&[exp(SYN | ACK, iss, 9001, 0)]);
+    assert_eq!(h.state(id), State::SynReceived);
+    h.take_events();
+    h.feed(&Seg::new(80, 5555, RST, 9001, 0));
+    h.silent();
+    assert_eq!(h.state(id), State::Closed);
+    let ev = h.take_events();
+    assert!(
+        ev.contains(&Event::Closed {
+            id,
+            error: Some(Error::ConnectionRefused)
+        }),
+        "{ev:?}"
+    );
+    assert_eq!(h.stack.poll_at(), None);
 }
