@@ -149,4 +149,6 @@ test('stack tcp options are validated', async (t) => {
     pair({}, { tcp: { synCookies: 'sometimes' as 'auto' } }),
     { message: /synCookies/ },
   );
+  await t.throwsAsync(pair({}, { ttl: 0 }), { message: /ttl/ });
+  await t.throwsAsync(pair({}, { ttl: 256 }), { message: /ttl/ });
 });

@@ -65,6 +65,7 @@ pub struct NativeStackOptions {
     pub address: String,
     pub mtu: Option<u32>,
     pub seed: Option<f64>,
+    pub ttl: Option<u32>,
     pub trace: Option<bool>,
     pub tcp: Option<NativeTcpOptions>,
 }
@@ -147,6 +148,12 @@ impl NativeStackOptions {
                 "mtu must be at least 576, got {}",
                 config.mtu
             )));
+        }
+        if let Some(ttl) = self.ttl {
+            config.ttl = u8::try_from(ttl)
+                .ok()
+                .filter(|&t| t > 0)
+                .ok_or_else(|| invalid(format!("ttl must be 1..255, got {ttl}")))?;
         }
         config.seed = match self.seed {
             Some(s) => seed(s)?,

@@ -91,6 +91,8 @@ export interface NativeStackOptions {
   mtu?: number;
   /** Seed for ISNs/ports; absent = random. */
   seed?: number;
+  /** TTL of the packets we originate (1..255). */
+  ttl?: number;
   /** Emit one 'segment' event per packet in and out (for demos/tracing). */
   trace?: boolean;
   tcp?: NativeTcpOptions;

@@ -154,6 +154,8 @@ export interface StackOptions {
   mtu?: number;
   /** Seed for initial sequence numbers, ephemeral ports and hash keys. Absent: random. Fix it for reproducible runs. */
   seed?: number;
+  /** TTL of the packets the stack sends, 1..255 (RFC 9293 MUST-49). Default 64, as Linux. */
+  ttl?: number;
   /** Emit a `'segment'` event for every TCP segment in and out (see {@link Stack.setTrace}). */
   trace?: boolean;
   /** TCP tunables. */

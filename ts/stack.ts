@@ -101,6 +101,7 @@ export class Stack extends EventEmitter {
       address: options.address,
       mtu: options.mtu,
       seed: options.seed,
+      ttl: options.ttl,
       trace: options.trace,
       tcp: options.tcp ? clean({ ...options.tcp } as NativeTcpOptions) : undefined,
     });

@@ -509,3 +509,20 @@ fn rst_in_syn_received_after_a_simultaneous_open_refuses_the_connection() {
     );
     assert_eq!(h.stack.poll_at(), None);
 }
+
+#[test]
+fn the_ttl_of_what_we_send_is_configurable() {
+    // RFC 9293 MUST-49; Linux's default is 64.
+    for (ttl, want) in [(None, 64u8), (Some(7u8), 7)] {
+        let mut c = config();
+        if let Some(t) = ttl {
+            c.ttl = t;
+        }
+        let mut h = Harness::new(c);
+        h.stack
+            .tcp_connect(0, SocketAddrV4::new(PEER, 80), None)
+            .unwrap();
+        let syn = h.out_raw().pop().expect("SYN");
+        assert_eq!(syn[8], want);
+    }
+}
