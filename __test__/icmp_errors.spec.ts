@@ -8,7 +8,7 @@
  * Skipped unless root with /dev/net/tun.
  */
 import test from 'ava';
-import { Stack } from '../ts/index.ts';
+import { Stack, type TcpEvent } from '../ts/index.ts';
 import { errorOf } from './helpers.ts';
 import { canUseTun, Netns } from './support/netns.ts';
 
@@ -31,11 +31,17 @@ tunTest('ICMP host unreachable and prohibited from the kernel: connect fails wit
       const r = await ns.exec(args);
       t.is(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
     }
-    for (const host of ['10.7.3.77', '10.7.3.78']) {
+    // unreachable route: host unreachable (3/1); prohibit: administratively prohibited (3/13).
+    for (const [host, code] of [['10.7.3.77', 1], ['10.7.3.78', 13]] as const) {
       const sock = stack.connect({ host, port: 80 });
+      const events: TcpEvent[] = [];
+      sock.on('tcp', (ev) => events.push(ev));
       const err = await errorOf(sock);
       t.is(err.code, 'EHOSTUNREACH', `${host}: ${err.message}`);
       t.like(err, { syscall: 'connect', address: host, port: 80 });
+      const icmp = events.filter((e) => e.type === 'icmp');
+      t.true(icmp.length >= 1, JSON.stringify(events));
+      t.like(icmp[0], { type: 'icmp', action: 'soft', icmpType: 3, icmpCode: code, error: 'EHOSTUNREACH' });
     }
     const stats = stack.stats();
     t.true(stats.icmpInDestUnreachs! >= 2, JSON.stringify(stats));

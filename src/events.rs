@@ -8,7 +8,7 @@ use napi::bindgen_prelude::Buffer;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
 
-use tunstack_runtime::{Batch, EventSink, RtEvent, WindowEvent};
+use tunstack_runtime::{Batch, EventSink, IcmpAction, Note, RtEvent, WindowEvent};
 
 use crate::address::js_id;
 use crate::objects::NativeEvent;
@@ -79,6 +79,17 @@ fn convert(event: RtEvent) -> NativeEvent {
             let (kind, reason) = note.names();
             let mut e = with_id(kind, id.0);
             e.reason = Some(reason.to_string());
+            if let Note::Icmp(n) = note {
+                e.icmp_type = Some(n.icmp_type.into());
+                e.icmp_code = Some(n.code.into());
+                match n.action {
+                    IcmpAction::Aborted(err) | IcmpAction::Soft(err) => {
+                        e.error = Some(err.code().to_string());
+                    }
+                    IcmpAction::PathMtu { mss } => e.mss = Some(mss),
+                    IcmpAction::OutOfWindow => {}
+                }
+            }
             e
         }
         RtEvent::Window { id, what } => {

@@ -40,6 +40,11 @@ pub struct NativeEvent {
     pub inline: Option<bool>,
     /// window-probe: ms until the next probe.
     pub interval_ms: Option<f64>,
+    /// icmp: the ICMP type and code of the error.
+    pub icmp_type: Option<u32>,
+    pub icmp_code: Option<u32>,
+    /// icmp path-mtu: the new MSS.
+    pub mss: Option<u32>,
 }
 
 impl NativeEvent {
@@ -73,6 +78,9 @@ impl NativeEvent {
             offset: None,
             inline: None,
             interval_ms: None,
+            icmp_type: None,
+            icmp_code: None,
+            mss: None,
         }
     }
 }

@@ -12,6 +12,7 @@ import type {
   SegmentEvent,
   StackTcpEvent,
   TcpChallengeAckEvent,
+  TcpIcmpEvent,
   TcpCongestionEvent,
   TcpListenEvent,
   TcpResetReceivedEvent,
@@ -106,6 +107,7 @@ export class Dispatcher {
       case 'rst-sent':
       case 'rst-received':
       case 'challenge-ack':
+      case 'icmp':
       case 'congestion':
       case 'zero-window':
       case 'window-probe':
@@ -178,6 +180,18 @@ export function toStackTcpEvent(ev: NativeEvent): StackTcpEvent {
       return { type: 'rst-received', id, outcome: ev.reason as TcpResetReceivedEvent['outcome'] };
     case 'challenge-ack':
       return { type: 'challenge-ack', id, trigger: ev.reason as TcpChallengeAckEvent['trigger'] };
+    case 'icmp': {
+      const icmp: StackTcpEvent = {
+        type: 'icmp',
+        id,
+        action: ev.reason as TcpIcmpEvent['action'],
+        icmpType: ev.icmpType ?? 0,
+        icmpCode: ev.icmpCode ?? 0,
+      };
+      if (ev.error !== undefined) icmp.error = ev.error;
+      if (ev.mss !== undefined) icmp.mss = ev.mss;
+      return icmp;
+    }
     case 'zero-window':
       return { type: 'zero-window', id };
     case 'window-probe':

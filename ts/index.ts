@@ -33,6 +33,7 @@ export type {
   TcpResetSentEvent,
   TcpResetReceivedEvent,
   TcpChallengeAckEvent,
+  TcpIcmpEvent,
   TcpRecoveryEvent,
   TcpRtoEvent,
   TcpCongestionEvent,

@@ -152,6 +152,12 @@ export interface NativeEvent {
   inline?: boolean;
   /** window-probe: ms until the next probe. */
   intervalMs?: number;
+  /** icmp: the ICMP type and code of the error. */
+  icmpType?: number;
+  /** icmp: see icmpType. */
+  icmpCode?: number;
+  /** icmp path-mtu: the new MSS. */
+  mss?: number;
 }
 
 /** @internal */

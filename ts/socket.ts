@@ -534,6 +534,7 @@ export class Socket extends Duplex {
       case 'rst-sent':
       case 'rst-received':
       case 'challenge-ack':
+      case 'icmp':
       case 'congestion':
       case 'zero-window':
       case 'window-probe':

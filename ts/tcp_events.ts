@@ -191,6 +191,31 @@ export interface TcpResetSentEvent {
 }
 
 /**
+ * An ICMP error quoting one of the connection's segments arrived (RFC 1122
+ * §4.2.3.9). `'aborted'`: port or protocol unreachable while connecting —
+ * the connect fails with `error`. `'soft'`: remembered, and `error` is
+ * what the socket reports instead of ETIMEDOUT if the retransmissions give
+ * up (host/net unreachable never abort, RFC 9293 MUST-56). `'path-mtu'`:
+ * "fragmentation needed" lowered the MSS to `mss` and what was in flight
+ * is resent. `'out-of-window'`: it quoted a sequence number we do not have
+ * in flight (forged or stale, RFC 5927) and was ignored.
+ */
+export interface TcpIcmpEvent {
+  /** Discriminant. */
+  type: 'icmp';
+  /** What it did. */
+  action: 'aborted' | 'soft' | 'path-mtu' | 'out-of-window';
+  /** ICMP type: 3 destination unreachable, 11 time exceeded, 12 parameter problem. */
+  icmpType: number;
+  /** ICMP code (for type 3: 0 net, 1 host, 2 protocol, 3 port, 4 fragmentation needed, 13 prohibited, ...). */
+  icmpCode: number;
+  /** `'aborted'` and `'soft'`: the error code it stands for, e.g. `EHOSTUNREACH`. */
+  error?: string;
+  /** `'path-mtu'`: the new maximum segment size. */
+  mss?: number;
+}
+
+/**
  * A RST arrived, and what the connection did with it (RFC 5961 §3): one at
  * exactly the next expected sequence number resets the connection
  * (`'accepted'`); one elsewhere in the window may be a blind attack and is
@@ -340,6 +365,7 @@ export type TcpEvent =
   | TcpResetSentEvent
   | TcpResetReceivedEvent
   | TcpChallengeAckEvent
+  | TcpIcmpEvent
   | TcpRecoveryEvent
   | TcpRtoEvent
   | TcpCongestionEvent

@@ -153,6 +153,9 @@ export class Narrator {
       case 'window-update':
         this.note(`!! ${side}: the application read: window update, ${ev.window} bytes free again after advertising 0`);
         return;
+      case 'icmp':
+        this.note(`!! ${side}: ICMP type ${ev.icmpType} code ${ev.icmpCode} about our segment — ${ICMP_ACTIONS[ev.action]}${ev.error ? ` (${ev.error})` : ''}${ev.mss ? ` (MSS ${ev.mss})` : ''}`);
+        return;
     }
     if (ev.type !== 'state') {
       this.#listenNote(side, ev);
@@ -281,6 +284,13 @@ function flagsOf(ev: SegmentEvent): string[] {
 }
 
 /** What a received RST did, in words. */
+const ICMP_ACTIONS = {
+  aborted: 'the connection attempt fails',
+  soft: 'remembered; reported if the retransmissions give up',
+  'path-mtu': 'the path MTU is smaller: segments shrink and what was in flight is resent',
+  'out-of-window': 'it quotes a sequence number we never sent: ignored',
+} as const;
+
 const RST_OUTCOMES: Record<'accepted' | 'challenged' | 'out-of-window' | 'ignored', string> = {
   accepted: 'its sequence number is exactly the next expected: the connection is reset (ECONNRESET)',
   challenged: 'in the window but not exact: answered with a challenge ACK instead (RFC 5961)',

@@ -82,6 +82,48 @@ pub enum Note {
     /// We sent a challenge ACK (RFC 5961) in answer to a segment that may
     /// be a blind attack: the true peer answers it, an attacker cannot.
     ChallengeAck(ChallengeTrigger),
+    /// An ICMP error about one of our segments arrived, and what it did.
+    Icmp(IcmpNote),
+}
+
+/// An ICMP error quoting one of the connection's segments (RFC 1122
+/// §4.2.3.9, RFC 9293 MUST-54).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IcmpNote {
+    /// ICMP type: 3 destination unreachable, 11 time exceeded, 12 parameter problem.
+    pub icmp_type: u8,
+    /// ICMP code.
+    pub code: u8,
+    /// What it did to the connection.
+    pub action: IcmpAction,
+}
+
+/// What an ICMP error did to the connection it quoted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IcmpAction {
+    /// It ended a connection attempt with this error (port or protocol
+    /// unreachable while opening).
+    Aborted(Error),
+    /// Remembered as a soft error: reported instead of ETIMEDOUT should the
+    /// retransmissions give up (RFC 9293 MUST-56).
+    Soft(Error),
+    /// "Fragmentation needed": the MSS became `mss` (RFC 1191).
+    PathMtu { mss: u32 },
+    /// It quoted a sequence number we do not have in flight: a blind
+    /// attack or stale, ignored (RFC 5927 §4.1).
+    OutOfWindow,
+}
+
+impl IcmpAction {
+    /// A short name (for JS).
+    pub fn name(self) -> &'static str {
+        match self {
+            IcmpAction::Aborted(_) => "aborted",
+            IcmpAction::Soft(_) => "soft",
+            IcmpAction::PathMtu { .. } => "path-mtu",
+            IcmpAction::OutOfWindow => "out-of-window",
+        }
+    }
 }
 
 impl Note {
@@ -92,6 +134,7 @@ impl Note {
             Note::ResetSent(r) => ("rst-sent", r.name()),
             Note::ResetReceived(o) => ("rst-received", o.name()),
             Note::ChallengeAck(t) => ("challenge-ack", t.name()),
+            Note::Icmp(n) => ("icmp", n.action.name()),
         }
     }
 }

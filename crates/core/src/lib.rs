@@ -27,7 +27,9 @@ pub(crate) mod udp;
 
 pub use config::{StackConfig, SynCookies, TcpConfig};
 pub use error::Error;
-pub use event::{CongestionCause, Event, ListenEvent, SynDropReason, WindowEvent};
+pub use event::{
+    CongestionCause, Event, IcmpAction, IcmpNote, ListenEvent, SynDropReason, WindowEvent,
+};
 pub use stack::{
     ListenOptions, ListenerQueues, NetstatEntry, SocketId, Stack, TcpInfo, UrgentByte,
 };

@@ -8,7 +8,8 @@
 mod common;
 use common::*;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use tunstack_core::{Error, Event, SocketId, StackConfig, State};
+use tunstack_core::event::Note;
+use tunstack_core::{Error, Event, IcmpAction, IcmpNote, SocketId, StackConfig, State};
 
 const ROUTER: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 254);
 
@@ -38,6 +39,23 @@ fn closed_with(h: &mut Harness, id: SocketId) -> Option<Option<Error>> {
     })
 }
 
+/// The ICMP notes reported so far (they stay in the harness's queue).
+fn icmp_notes(h: &mut Harness) -> Vec<IcmpNote> {
+    let ev = h.take_events();
+    let notes = ev
+        .iter()
+        .filter_map(|e| match e {
+            Event::Note {
+                note: Note::Icmp(n),
+                ..
+            } => Some(*n),
+            _ => None,
+        })
+        .collect();
+    h.events = ev;
+    notes
+}
+
 fn connecting(c: StackConfig) -> (Harness, SocketId, Vec<u8>) {
     let mut h = Harness::new(c);
     let id = h
@@ -55,6 +73,14 @@ fn port_unreachable_refuses_a_connect() {
     h.feed_raw(&icmp_about(&syn, 3, 3, 0));
     assert_eq!(h.state(id), State::Closed);
     assert_eq!(
+        icmp_notes(&mut h),
+        vec![IcmpNote {
+            icmp_type: 3,
+            code: 3,
+            action: IcmpAction::Aborted(Error::ConnectionRefused)
+        }]
+    );
+    assert_eq!(
         closed_with(&mut h, id),
         Some(Some(Error::ConnectionRefused))
     );
@@ -71,6 +97,13 @@ fn host_unreachable_is_soft_and_named_when_the_connect_times_out() {
     // RFC 9293 MUST-56: codes 0, 1 and 5 never abort.
     h.feed_raw(&icmp_about(&syn, 3, 1, 0));
     assert_eq!(h.state(id), State::SynSent);
+    assert_eq!(
+        icmp_notes(&mut h)
+            .iter()
+            .map(|n| n.action)
+            .collect::<Vec<_>>(),
+        vec![IcmpAction::Soft(Error::HostUnreachable)]
+    );
     assert_eq!(closed_with(&mut h, id), None);
     // The retries run out (1 s, 2 s, 4 s): EHOSTUNREACH, not ETIMEDOUT.
     let mut t = 5 * MS;
@@ -116,6 +149,9 @@ fn an_icmp_error_quoting_a_sequence_number_never_sent_is_ignored() {
     assert_eq!(h.state(id), State::Established);
     let st = h.stack.stats();
     assert_eq!((st.tcp_out_of_window_icmps, st.tcp_pmtu_reductions), (2, 0));
+    let notes = icmp_notes(&mut h);
+    assert_eq!(notes.len(), 2);
+    assert!(notes.iter().all(|n| n.action == IcmpAction::OutOfWindow));
     assert_eq!(h.stack.tcp_info(id).unwrap().mss, 1460);
 }
 
@@ -156,6 +192,13 @@ fn fragmentation_needed_lowers_the_mss_and_resends_what_is_in_flight() {
     let info = h.stack.tcp_info(id).unwrap();
     assert_eq!((info.mss, info.cwnd), (960, cwnd));
     assert_eq!(h.stack.stats().tcp_pmtu_reductions, 1);
+    assert_eq!(
+        icmp_notes(&mut h)
+            .iter()
+            .map(|n| n.action)
+            .collect::<Vec<_>>(),
+        vec![IcmpAction::PathMtu { mss: 960 }]
+    );
     // A forged tiny MTU cannot push segments below Linux's 552-byte floor.
     h.feed_raw(&icmp_about(&again_raw[0], 3, 4, 68));
     assert_eq!(h.stack.tcp_info(id).unwrap().mss, 512);

@@ -32,7 +32,7 @@ pub use event::{Batch, Direction, EventSink, RtEvent, SegmentTrace};
 pub use runtime::{Runtime, RuntimeOptions};
 pub use stats::RuntimeCounters;
 pub use tunstack_core::{
-    CongestionAlgorithm, CongestionCause, Error, ListenEvent, ListenOptions, ListenerQueues,
-    NetstatEntry, SocketId, StackConfig, State, SynCookies, SynDropReason, TcpConfig, TcpInfo,
-    WindowEvent,
+    event::Note, CongestionAlgorithm, CongestionCause, Error, IcmpAction, IcmpNote, ListenEvent,
+    ListenOptions, ListenerQueues, NetstatEntry, SocketId, StackConfig, State, SynCookies,
+    SynDropReason, TcpConfig, TcpInfo, WindowEvent,
 };

@@ -16,6 +16,7 @@
 //!   retransmissions give up.
 
 use crate::error::Error;
+use crate::event::{IcmpAction, IcmpNote, Note};
 use crate::icmp::QuotedError;
 use crate::stack::Stack;
 use crate::tcp::seq::Seq;
@@ -73,11 +74,20 @@ impl Stack {
         let Some(tcb) = self.sockets.tcb_mut(id) else {
             return;
         };
-        if matches!(tcb.state, State::Closed | State::TimeWait)
-            || seq.lt(tcb.snd_una)
-            || tcb.snd_max.lt(seq)
-        {
+        let note = |action| {
+            Note::Icmp(IcmpNote {
+                icmp_type: err.kind,
+                code: err.code,
+                action,
+            })
+        };
+        if matches!(tcb.state, State::Closed | State::TimeWait) {
             self.env.stats.tcp_out_of_window_icmps += 1;
+            return;
+        }
+        if seq.lt(tcb.snd_una) || tcb.snd_max.lt(seq) {
+            self.env.stats.tcp_out_of_window_icmps += 1;
+            tcb.note(&mut self.env, note(IcmpAction::OutOfWindow));
             return;
         }
         let env = &mut self.env;
@@ -89,6 +99,7 @@ impl Stack {
                 }
                 env.stats.tcp_pmtu_reductions += 1;
                 tcb.snd_mss = mss;
+                tcb.note(env, note(IcmpAction::PathMtu { mss }));
                 // What was in flight was too big to arrive: send it again
                 // now, at the new size, without a congestion response (it
                 // was not congestion; Linux's tcp_simple_retransmit).
@@ -102,9 +113,13 @@ impl Stack {
             }
             Meaning::Hard(error) if matches!(tcb.state, State::SynSent | State::SynReceived) => {
                 env.stats.tcp_attempt_fails += 1;
+                tcb.note(env, note(IcmpAction::Aborted(error)));
                 tcb.terminate(env, Some(error));
             }
-            Meaning::Hard(error) | Meaning::Soft(error) => tcb.soft_error = Some(error),
+            Meaning::Hard(error) | Meaning::Soft(error) => {
+                tcb.note(env, note(IcmpAction::Soft(error)));
+                tcb.soft_error = Some(error);
+            }
         }
         self.after_tcb(id);
         self.settle_timers();
