@@ -55,6 +55,9 @@ pub struct Stats {
     /// TIME_WAIT connections ended early because the bound was reached
     /// (Linux TCPTimeWaitOverflow).
     pub tcp_time_wait_overflow: u64,
+    /// Retransmissions deemed lost in SACK recovery and sent again before
+    /// the retransmission timer (Linux TCPLostRetransmit).
+    pub tcp_lost_retransmit: u64,
     pub udp_in_datagrams: u64,
     pub udp_out_datagrams: u64,
     pub udp_no_ports: u64,

@@ -233,6 +233,7 @@ impl Tcb {
         if dupack {
             self.on_dupack(env);
         }
+        self.detect_lost_retransmit(env);
         // Window update (RFC 9293 §3.10.7.4, fifth check).
         let fresh = self.snd_wl1.lt(seq) || (self.snd_wl1 == seq && self.snd_wl2.le(seg.ack));
         if seg.ack.ge(self.snd_una) && fresh {
@@ -367,6 +368,7 @@ impl Tcb {
         self.snd_una = ack;
         self.urgent_acked();
         self.scoreboard.ack_to(ack);
+        self.rxt_marks.ack_to(ack);
         if self.snd_nxt.lt(ack) {
             self.snd_nxt = ack;
         }
@@ -394,6 +396,7 @@ impl Tcb {
             if ack.gt(self.recover) {
                 self.in_recovery = false;
                 self.sack_recovery = false;
+                self.rxt_marks.clear();
                 let out = self.outstanding();
                 self.cc.on_recovery_exit(out, mss);
                 self.emit_congestion(env, CongestionCause::RecoveryExit);
@@ -444,6 +447,7 @@ impl Tcb {
             self.recover = self.snd_max - 1;
             let out = self.outstanding();
             self.sack_recovery = self.sack_ok && !self.scoreboard.is_empty();
+            self.rxt_marks.clear();
             if self.sack_recovery {
                 self.cc.on_sack_recovery(env.now, out, mss);
                 self.emit_congestion(env, CongestionCause::SackRecovery);

@@ -5,6 +5,7 @@ pub(crate) mod delayed_ack;
 pub(crate) mod input;
 pub(crate) mod isn;
 pub(crate) mod listen;
+pub(crate) mod lost_retransmit;
 pub mod options;
 pub(crate) mod output;
 pub(crate) mod reassembly;

@@ -262,6 +262,7 @@ impl Tcb {
             return 0;
         }
         let (len, fin) = self.send_data(env, seq, len, fin);
+        self.note_retransmit(seq, seq + len + fin as u32);
         self.rtt_timing = None;
         self.rtx_ts = Some(self.ts_val(env.now));
         env.stats.tcp_retrans_segs += 1;

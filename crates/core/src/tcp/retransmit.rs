@@ -108,6 +108,7 @@ impl Tcb {
                 self.emit_congestion(env, CongestionCause::Timeout);
                 self.in_recovery = false;
                 self.sack_recovery = false;
+                self.rxt_marks.clear();
                 self.recover = self.snd_max - 1;
                 self.dupacks = 0;
                 self.rtt.back_off();
@@ -228,7 +229,7 @@ impl Tcb {
     /// A retransmission deadline no later than the user timeout's, so the
     /// connection gives up on time rather than at the next backed-off RTO
     /// (Linux's tcp_clamp_rto_to_user_timeout).
-    fn clamp_to_user_timeout(&self, at: Instant) -> Instant {
+    pub(crate) fn clamp_to_user_timeout(&self, at: Instant) -> Instant {
         if self.user_timeout == 0 {
             return at;
         }

@@ -4,6 +4,7 @@
 //! helpers they share (state transitions, events, windows).
 
 use super::cc::Controller;
+use super::lost_retransmit::RetransmitMarks;
 use super::options::{TcpOptions, MAX_WSCALE, TIMESTAMPS_LEN};
 use super::reassembly::RecvBuffer;
 use super::rtt::RttEstimator;
@@ -138,6 +139,8 @@ pub struct Tcb {
     pub high_rxt: Seq,
     /// RescueRxt: set once the recovery's rescue retransmission went.
     pub rescue_rxt: Option<Seq>,
+    /// This SACK recovery's retransmissions, to notice lost ones.
+    pub rxt_marks: RetransmitMarks,
     pub cc: Controller,
     /// When data was last sent (restart after idle, RFC 5681 §4.1).
     pub last_data_sent: Instant,
@@ -235,6 +238,7 @@ impl Tcb {
             sack_recovery: false,
             high_rxt: iss,
             rescue_rxt: None,
+            rxt_marks: RetransmitMarks::default(),
             cc: Controller::new(tcp.congestion_control, snd_mss),
             last_data_sent: env.now,
             timers: Timers::default(),
