@@ -389,6 +389,7 @@ impl Tcb {
             Some(_) => {}
         }
         self.retries = 0;
+        self.tlp_out = false;
         self.rtt.reset_backoff();
         let mss = self.eff_mss();
         if self.in_recovery {
@@ -416,6 +417,7 @@ impl Tcb {
         } else {
             Some(env.now + self.rtt.rto())
         };
+        self.schedule_tail_loss_probe(env);
         if self.want_writable && self.send_buf.free() >= self.send_buf.limit() / 2 {
             self.want_writable = false;
             self.emit(env, Event::Writable { id: self.id });

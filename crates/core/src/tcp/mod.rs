@@ -18,6 +18,7 @@ pub(crate) mod send_buffer;
 pub mod seq;
 pub mod state;
 pub(crate) mod syn_cookies;
+pub(crate) mod tail_loss_probe;
 pub(crate) mod tcb;
 pub(crate) mod time_wait;
 pub(crate) mod timers;

@@ -40,7 +40,11 @@ impl Tcb {
             self.on_delayed_ack(env);
         }
         if due(&mut self.timers.rtx, now) {
+            self.timers.tlp = None;
             self.on_rto(env);
+        }
+        if due(&mut self.timers.tlp, now) {
+            self.on_tail_loss_probe(env);
         }
         if self.state == State::Closed {
             return;

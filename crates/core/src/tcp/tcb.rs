@@ -141,6 +141,8 @@ pub struct Tcb {
     pub rescue_rxt: Option<Seq>,
     /// This SACK recovery's retransmissions, to notice lost ones.
     pub rxt_marks: RetransmitMarks,
+    /// A tail loss probe went out and no new data was acknowledged since.
+    pub tlp_out: bool,
     pub cc: Controller,
     /// When data was last sent (restart after idle, RFC 5681 §4.1).
     pub last_data_sent: Instant,
@@ -239,6 +241,7 @@ impl Tcb {
             high_rxt: iss,
             rescue_rxt: None,
             rxt_marks: RetransmitMarks::default(),
+            tlp_out: false,
             cc: Controller::new(tcp.congestion_control, snd_mss),
             last_data_sent: env.now,
             timers: Timers::default(),
