@@ -23,7 +23,7 @@ const tunTest = canUseTun() ? test.serial : test.skip;
 const MB = 1024 * 1024;
 const SIZE = Math.round(Number(process.env.TUNSTACK_LOSSY_MB ?? 100) * MB);
 /** Bound on one transfer: far above what it needs, so only a stall fails it. */
-const TRANSFER_TIMEOUT_MS = 20 * 60_000;
+const TRANSFER_TIMEOUT_MS = 5 * 60_000;
 const IMPAIR = { loss: 0.02, reorder: 0.02, direction: 'both', seed: 42 } as const;
 
 /**
@@ -77,11 +77,12 @@ for (const cc of ['reno', 'cubic'] as const satisfies readonly CongestionControl
     const tag = cc === 'reno' ? 0 : 1;
     const ns = Netns.create(`lossy${cc}`);
     const hostIp = `10.7.${20 + tag}.1`;
+    const dev = `tls${tag}${process.pid % 10000}`;
     let stack: Stack | undefined;
     let server: ChildProcess | undefined;
     try {
       stack = await Stack.open({
-        tun: { name: `tls${tag}${process.pid % 10000}`, netns: ns.name, hostAddress: `${hostIp}/24` },
+        tun: { name: dev, netns: ns.name, hostAddress: `${hostIp}/24` },
         address: `10.7.${20 + tag}.2/24`,
         seed: 7,
         impair: IMPAIR,
@@ -107,7 +108,6 @@ for (const cc of ['reno', 'cubic'] as const satisfies readonly CongestionControl
       t.is(await lines.next(/^received /, 60_000), `received ${SIZE}`);
 
       // Download: the kernel's congestion control sends; we ACK and SACK.
-      const before = retransSegs(stack);
       const t1 = performance.now();
       const down = stack.connect({ host: hostIp, port: 9000 });
       const got = await untilEnd(down);
@@ -118,6 +118,10 @@ for (const cc of ['reno', 'cubic'] as const satisfies readonly CongestionControl
       t.is(await lines.next(/^sent /, 60_000), `sent ${got.sha}`);
       t.is(await waitForExit(server, 60_000), 0);
 
+      // The kernel's own view (its namespace's counters): what it resent,
+      // and whether our segments were all accepted.
+      const nstat = await ns.exec(['nstat', '-az']);
+      t.log(`${cc} kernel: ${kernelCounters(nstat.stdout)}`);
       const stats = stack.stats();
       const mbit = (secs: number) => ((SIZE * 8) / secs / 1e6).toFixed(1);
       t.log(
@@ -126,14 +130,16 @@ for (const cc of ['reno', 'cubic'] as const satisfies readonly CongestionControl
       );
       t.log(
         `${cc} download (kernel -> tunstack): ${mbit(downSecs)} Mbit/s, ${downSecs.toFixed(1)} s, ` +
-          `kernel retransmitted ${kernelRetrans.split(' ')[1]} segments; ` +
-          `our retransmissions meanwhile ${retransSegs(stack) - before}`,
+          `kernel retransmitted ${kernelRetrans.split(' ')[1]} segments`,
       );
-      t.log(`${cc} stack: ${JSON.stringify(pick(stats, ['tcpRetransSegs', 'tcpTimeouts', 'tcpOfoQueued', 'tcpDupSegs', 'deviceRxPackets', 'deviceTxPackets']))}`);
+      t.log(`${cc} stack: ${JSON.stringify(pick(stats, ['tcpRetransSegs', 'tcpTimeouts', 'tcpOfoQueued', 'tcpDupSegs', 'tcpLostRetransmit', 'tcpLossProbes', 'tcpPawsRejected', 'deviceRxPackets', 'deviceTxPackets']))}`);
     } finally {
       if (server && server.exitCode === null) server.kill('SIGKILL');
-      await stack?.close();
-      ns.remove();
+      try {
+        await stack?.close();
+      } finally {
+        ns.remove();
+      }
     }
   });
 }
@@ -186,8 +192,12 @@ function untilEnd(sock: Socket): Promise<Ended> {
   });
 }
 
-function retransSegs(stack: Stack): number {
-  return stack.stats()['tcpRetransSegs'] ?? 0;
+/** Kernel TCP counters that tell how the kernel's side of the transfers went (nstat names). */
+const KERNEL_COUNTERS = ['TcpRetransSegs', 'TcpExtTCPTimeouts', 'TcpExtTCPLossProbes', 'TcpExtTCPLostRetransmit', 'TcpExtTCPSackRecovery', 'TcpExtPAWSEstab', 'TcpExtTCPOFOQueue'];
+
+function kernelCounters(nstat: string): string {
+  const values = new Map(nstat.split('\n').map((l) => l.trim().split(/\s+/) as [string, string]));
+  return KERNEL_COUNTERS.map((k) => `${k}=${values.get(k) ?? '?'}`).join(' ');
 }
 
 function pick(o: Record<string, number>, keys: string[]): Record<string, number | undefined> {
