@@ -97,3 +97,30 @@ fn without_sack_or_when_disabled_there_is_no_probe() {
     h.silent();
     assert_eq!(h.stack.stats().tcp_loss_probes, 0);
 }
+
+#[test]
+fn in_sack_recovery_a_silent_flight_is_probed_too() {
+    let (mut h, id, iss1, peer, port) = sack_connection(config());
+    h.stack.tcp_send(h.now, id, &[1u8; 30_000]).unwrap();
+    assert_eq!(h.out().len(), 10);
+    let ours = |a: u32, b: u32| (iss1 + a, iss1 + b);
+    // Segment 0 is lost; three SACKs start the recovery (limited transmit
+    // sends two new segments on the way).
+    h.at(h.now + 10 * MS);
+    for top in [2000, 3000, 4000] {
+        h.feed(&Seg::new(80, port, ACK, peer, iss1).sack(&[ours(1000, top)]));
+    }
+    let segs = h.out();
+    assert!(
+        segs.iter().any(|s| s.seq == iss1),
+        "fast retransmit: {segs:?}"
+    );
+    assert_eq!(h.stack.stats().tcp_loss_probes, 0);
+    // Then silence: the stretch ACK for the rest of the flight is lost.
+    let last = h.now;
+    h.at(last + 22 * MS);
+    let probe = h.out();
+    assert_eq!(probe.len(), 1, "{probe:?}");
+    assert_eq!(h.stack.stats().tcp_loss_probes, 1);
+    assert_eq!(h.stack.stats().tcp_timeouts, 0);
+}

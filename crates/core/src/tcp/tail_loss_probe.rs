@@ -33,14 +33,17 @@ pub const WORST_CASE_DELAYED_ACK: u64 = 200_000;
 
 impl Tcb {
     /// (Re)arm the probe timeout, after new data was sent or acknowledged.
-    /// Only outside recovery and backoff, with SACK (RFC 8985 §7.2), once
-    /// an RTT is known, and only if it would fire before the RTO.
+    /// Only with SACK (RFC 8985 §7.2), outside timeout backoff and NewReno
+    /// recovery, once an RTT is known, and only if it would fire before
+    /// the RTO. Also during SACK recovery: the ACK that would have SACKed
+    /// the rest of the flight gets lost there too, and the probe's ACK
+    /// brings the scoreboard up to date.
     pub(crate) fn schedule_tail_loss_probe(&mut self, env: &Env) {
         self.timers.tlp = None;
         let srtt = self.rtt.srtt();
         if !env.config.tcp.tail_loss_probe
             || !self.sack_ok
-            || self.in_recovery
+            || (self.in_recovery && !self.sack_recovery)
             || self.retries > 0
             || self.tlp_out
             || self.snd_una == self.snd_max
@@ -63,7 +66,7 @@ impl Tcb {
 
     /// The probe timeout expired: send the probe and re-arm the RTO.
     pub(crate) fn on_tail_loss_probe(&mut self, env: &mut Env) {
-        if self.in_recovery
+        if (self.in_recovery && !self.sack_recovery)
             || self.retries > 0
             || self.snd_una == self.snd_max
             || self.snd_nxt.lt(self.snd_max)
