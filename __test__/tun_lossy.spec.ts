@@ -115,6 +115,9 @@ for (const cc of ['reno', 'cubic'] as const satisfies readonly CongestionControl
       down.end();
       t.is(got.bytes, SIZE);
       const kernelRetrans = await lines.next(/^kernel_retrans /, 60_000);
+      // Both directions were impaired: each side had to retransmit.
+      t.true(Number(kernelRetrans.split(' ')[1]) > 0, kernelRetrans);
+      t.true((reply.info?.retransmits ?? 0) > 0);
       t.is(await lines.next(/^sent /, 60_000), `sent ${got.sha}`);
       t.is(await waitForExit(server, 60_000), 0);
 

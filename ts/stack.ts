@@ -83,6 +83,8 @@ export class Stack extends EventEmitter {
     if (addr === undefined || !isIPv4(addr)) {
       throw systemError('EINVAL', 'open', options.address, undefined, 'address must be IPv4 with a prefix, e.g. 10.7.0.2/24');
     }
+    // Checked before a device is opened or a link end taken.
+    const sides = options.impair ? impairmentSides(options.impair) : undefined;
     let device: NativeDevice;
     if (options.device !== undefined) {
       device = options.device.take(binding);
@@ -94,10 +96,7 @@ export class Stack extends EventEmitter {
         throw fromNative(err, 'open', tun.name);
       }
     }
-    if (options.impair) {
-      const [receive, send] = impairmentSides(options.impair);
-      device.impair(receive, send);
-    }
+    if (sides) device.impair(...sides);
     const stack = new Stack(addr, prefix === undefined ? 32 : Number(prefix), device.name);
     if (options.tcp?.mslMs !== undefined) stack.#d.mslMs = options.tcp.mslMs;
     const native: NativeStackOptions = clean({
