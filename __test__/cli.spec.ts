@@ -28,6 +28,7 @@ test('bad arguments exit 2 with a message and the usage', async (t) => {
     ['serve', '--tun', 'tun9', '--address', '10.7.0.2/24'],
     ['serve', '--tun', 'tun9', '--address', '10.7.0.2/24', '--http', '0'],
     ['serve', '--tun', 'tun9', '--address', '10.7.0.2/24', '--http', '80', '--echo', '80'],
+    ['serve', '--tun', 'tun9', '--address', '10.7.0.2/24', '--http', '80', '--loss', '1%', '--impair-direction', 'sideways'],
   ]) {
     const c = capture();
     t.is(await main(argv, c.io), 2, argv.join(' '));

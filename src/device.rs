@@ -68,19 +68,31 @@ impl NativeDevice {
         })
     }
 
-    /// Wrap this device with an impairment on the packets it receives.
+    /// Wrap this device with impairments: `receive` on the packets it
+    /// delivers to the stack, `send` on the packets the stack writes to it
+    /// (for a TUN: what the kernel receives). Either may be absent.
     #[napi]
-    pub fn impair(&self, options: NativeImpairment) -> Result<()> {
+    pub fn impair(
+        &self,
+        receive: Option<NativeImpairment>,
+        send: Option<NativeImpairment>,
+    ) -> Result<()> {
         guard(|| {
-            let config = options.to_config()?;
+            let rx = receive
+                .as_ref()
+                .map(NativeImpairment::to_config)
+                .transpose()?
+                .unwrap_or_default();
+            let tx = send.as_ref().map(NativeImpairment::to_config).transpose()?;
             let mut slot = self.device.lock().unwrap_or_else(|p| p.into_inner());
             let inner = slot.take().ok_or_else(|| {
                 invalid(format!("device {} is already used by a stack", self.name))
             })?;
-            *slot = Some(Box::new(ImpairedDevice::new(
-                inner,
-                Impairment::new(config),
-            )));
+            let mut device = ImpairedDevice::new(inner, Impairment::new(rx));
+            if let Some(tx) = tx {
+                device = device.with_send_impairment(Impairment::new(tx));
+            }
+            *slot = Some(Box::new(device));
             Ok(())
         })
     }

@@ -8,7 +8,7 @@ use tunstack_runtime::{CongestionAlgorithm, StackConfig, SynCookies, TcpConfig};
 use crate::address::parse_cidr;
 use crate::error::{invalid, Result};
 
-/// Impairments on the packets a device receives.
+/// One direction's impairment (see `NativeDevice::impair`).
 #[napi(object)]
 pub struct NativeImpairment {
     pub loss: Option<f64>,

@@ -22,7 +22,7 @@ export { Socket, type SocketOptions, type ConnectOptions, type UrgentMark } from
 export { Server, type ServerOptions, type ListenOptions } from './server.js';
 export { UdpSocket, type RemoteInfo, type UdpSocketOptions, type BindOptions } from './udp.js';
 export { formatNetstat, type NetstatEntry } from './netstat.js';
-export type { StackOptions, TunOptions, TcpOptions, ImpairmentOptions } from './options.js';
+export type { StackOptions, TunOptions, TcpOptions, ImpairmentOptions, DeviceImpairmentOptions, ImpairmentDirection } from './options.js';
 export type { SystemError } from './errors.js';
 export type {
   TcpState,

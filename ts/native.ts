@@ -10,7 +10,7 @@
  * @module
  */
 
-/** Impairments applied to packets a device receives (seeded, reproducible). @internal */
+/** One direction's impairment of a device's packets (seeded, reproducible). @internal */
 export interface NativeImpairment {
   /** Probability 0..1 that a packet is dropped. */
   loss?: number;
@@ -49,8 +49,11 @@ export interface NativeTunOptions {
 export interface NativeDevice {
   /** Device name, e.g. "tun0" or "memory:a". */
   readonly name: string;
-  /** Wrap this device with an impairment on the packets it receives. */
-  impair(options: NativeImpairment): void;
+  /**
+   * Wrap this device with impairments: `receive` on the packets it delivers
+   * to the stack, `send` on the packets the stack writes to it. Either may be absent.
+   */
+  impair(receive?: NativeImpairment | null, send?: NativeImpairment | null): void;
   /** Memory links only: take the whole link down (every packet lost) or up; works while stacks run on it. */
   setLinkUp(up: boolean): void;
 }

@@ -8,10 +8,10 @@ import type { CongestionControl } from './tcp_events.js';
 import type { ListenOptions } from './server.js';
 
 /**
- * Seeded, reproducible impairment of the packets a device *receives*
- * (kernel netem is not available everywhere; this is the same idea in the
- * stack). With the same seed and the same traffic the same packets are
- * lost, duplicated and reordered.
+ * Seeded, reproducible impairment of one direction of a link (kernel netem
+ * is not available everywhere; this is the same idea in the stack). With the
+ * same seed and the same traffic the same packets are lost, duplicated and
+ * reordered.
  */
 export interface ImpairmentOptions {
   /** Probability 0..1 that a packet is dropped. */
@@ -30,6 +30,25 @@ export interface ImpairmentOptions {
   rateBps?: number;
   /** Seed of the impairment's PRNG. */
   seed?: number;
+}
+
+/**
+ * Which packets of a stack's device {@link StackOptions.impair} applies to:
+ * `'receive'` — what the stack receives (the default, and the only choice
+ * before `direction` existed); `'send'` — what the stack sends (for a TUN,
+ * what the kernel receives); `'both'` — each direction impaired
+ * independently with the same settings.
+ */
+export type ImpairmentDirection = 'receive' | 'send' | 'both';
+
+/** A device impairment for {@link StackOptions.impair}: the effects, and which direction they apply to. */
+export interface DeviceImpairmentOptions extends ImpairmentOptions {
+  /**
+   * Which packets are impaired; default `'receive'`. With `'both'` the send
+   * side draws from `seed + 1`, so the two directions do not lose the same
+   * packets (as with {@link MemoryLink}).
+   */
+  direction?: ImpairmentDirection;
 }
 
 /** A Linux TUN device for {@link StackOptions.tun}. */
@@ -160,6 +179,9 @@ export interface StackOptions {
   trace?: boolean;
   /** TCP tunables. */
   tcp?: TcpOptions;
-  /** Impair the packets the stack receives from its device (TUN or memory link). */
-  impair?: ImpairmentOptions;
+  /**
+   * Impair the packets the stack receives from its device (TUN or memory
+   * link) and, with `direction: 'send'` or `'both'`, the packets it sends.
+   */
+  impair?: DeviceImpairmentOptions;
 }

@@ -8,9 +8,9 @@ import { isIPv4 } from 'node:net';
 import { loadAddon } from './addon.js';
 import { Dispatcher } from './dispatch.js';
 import { fromNative, systemError } from './errors.js';
-import type { NativeDevice, NativeStackOptions, NativeTcpOptions } from './native.js';
+import type { NativeDevice, NativeImpairment, NativeStackOptions, NativeTcpOptions } from './native.js';
 import type { NetstatEntry } from './netstat.js';
-import type { StackOptions } from './options.js';
+import type { DeviceImpairmentOptions, StackOptions } from './options.js';
 import { Server, type ServerOptions } from './server.js';
 import { Socket, type ConnectOptions } from './socket.js';
 import type { SegmentEvent, StackTcpEvent } from './tcp_events.js';
@@ -83,6 +83,8 @@ export class Stack extends EventEmitter {
     if (addr === undefined || !isIPv4(addr)) {
       throw systemError('EINVAL', 'open', options.address, undefined, 'address must be IPv4 with a prefix, e.g. 10.7.0.2/24');
     }
+    // Checked before a device is opened or a link end taken.
+    const sides = options.impair ? impairmentSides(options.impair) : undefined;
     let device: NativeDevice;
     if (options.device !== undefined) {
       device = options.device.take(binding);
@@ -94,7 +96,7 @@ export class Stack extends EventEmitter {
         throw fromNative(err, 'open', tun.name);
       }
     }
-    if (options.impair) device.impair(clean({ ...options.impair }));
+    if (sides) device.impair(...sides);
     const stack = new Stack(addr, prefix === undefined ? 32 : Number(prefix), device.name);
     if (options.tcp?.mslMs !== undefined) stack.#d.mslMs = options.tcp.mslMs;
     const native: NativeStackOptions = clean({
@@ -317,6 +319,23 @@ const EXIT_WAIT_MS = 1_000;
 function resetOnExit(): void {
   for (const d of openStacks) if (!d.closed) d.native.closeSync(EXIT_WAIT_MS);
   openStacks.clear();
+}
+
+/**
+ * The receive-side and send-side impairments `impair` asks for; with
+ * `'both'` the send side uses `seed + 1` so the directions lose different packets.
+ */
+function impairmentSides(impair: DeviceImpairmentOptions): [NativeImpairment | undefined, NativeImpairment | undefined] {
+  const { direction = 'receive', ...effects } = impair;
+  if (direction !== 'receive' && direction !== 'send' && direction !== 'both') {
+    throw Object.assign(new TypeError(`impair.direction must be 'receive', 'send' or 'both', got ${String(direction)}`), {
+      code: 'ERR_INVALID_ARG_VALUE',
+    });
+  }
+  const receive = direction === 'send' ? undefined : clean({ ...effects });
+  const send = direction === 'receive' ? undefined : clean({ ...effects });
+  if (send && direction === 'both') send.seed = (effects.seed ?? 0) + 1;
+  return [receive, send];
 }
 
 /** Drops undefined fields, so the addon sees absent options as absent. */

@@ -34,6 +34,8 @@ Options:
                         (needs CAP_NET_ADMIN), e.g. 10.7.0.1/24
   --netns NS            move the TUN's kernel side into network namespace NS first
   --mtu N               link MTU (default 1500)
+  --impair-direction D  which packets the impairment below applies to: receive (default),
+                        send, or both (the send side then uses seed + 1)
   -h, --help            this help
 
 ${impairmentHelp}`;
@@ -65,6 +67,7 @@ export async function serve(argv: string[], io: Output, stop?: Promise<unknown>)
       'host-address': { type: 'string' },
       netns: { type: 'string' },
       mtu: { type: 'string' },
+      'impair-direction': { type: 'string' },
       echo: { type: 'string' },
       discard: { type: 'string' },
       http: { type: 'string' },
@@ -93,6 +96,10 @@ export async function serve(argv: string[], io: Output, stop?: Promise<unknown>)
   const chosen = Object.entries(services).filter(([, p]) => p !== undefined) as Array<[string, number]>;
   if (chosen.length === 0) throw new UsageError('give at least one of --echo, --discard, --http');
   if (new Set(chosen.map(([, p]) => p)).size !== chosen.length) throw new UsageError('each service needs its own port');
+  const direction = values['impair-direction'];
+  if (direction !== undefined && direction !== 'receive' && direction !== 'send' && direction !== 'both') {
+    throw new UsageError(`--impair-direction must be receive, send or both (got ${direction})`);
+  }
   const imp = impairment(values);
 
   // Signals are caught from the start, so a stop during startup still closes cleanly.
@@ -104,7 +111,7 @@ export async function serve(argv: string[], io: Output, stop?: Promise<unknown>)
       tun: { name: tun, hostAddress, mtu, netns: values.netns },
       address,
       mtu,
-      impair: imp,
+      impair: imp && { ...imp, direction },
     });
   } catch (err) {
     const e = err as NodeJS.ErrnoException;

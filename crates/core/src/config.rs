@@ -77,6 +77,10 @@ pub struct TcpConfig {
     pub timestamps: bool,
     /// Offer SACK on SYNs (RFC 2018; Linux tcp_sack).
     pub sack: bool,
+    /// Send a tail loss probe (RFC 8985 §7) when a flight goes unanswered
+    /// for about two round trips, instead of waiting for the RTO; needs
+    /// SACK. Linux: on (tcp_early_retrans = 3).
+    pub tail_loss_probe: bool,
     /// Delayed-ACK timeout in µs (Linux's minimum ATO: 40 ms), at most
     /// [`MAX_DELAYED_ACK`]. Every second full-size segment is ACKed at once
     /// regardless; 0 ACKs every segment at once.
@@ -138,6 +142,7 @@ impl Default for TcpConfig {
             window_scaling: true,
             timestamps: true,
             sack: true,
+            tail_loss_probe: true,
             delayed_ack: 40 * MILLIS,
             quick_ack: false,
             syn_backlog: 256,

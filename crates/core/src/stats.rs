@@ -86,6 +86,11 @@ pub struct Stats {
     /// Times the window we advertise went from zero to nonzero: our
     /// application read again (Linux TCPFromZeroWindowAdv).
     pub tcp_from_zero_window_adv: u64,
+    /// Retransmissions deemed lost in SACK recovery and sent again before
+    /// the retransmission timer (Linux TCPLostRetransmit).
+    pub tcp_lost_retransmit: u64,
+    /// Tail loss probes sent (RFC 8985 §7; Linux TCPLossProbes).
+    pub tcp_loss_probes: u64,
     pub udp_in_datagrams: u64,
     pub udp_out_datagrams: u64,
     pub udp_no_ports: u64,

@@ -144,10 +144,11 @@ fn paws_drops_and_acks_a_segment_with_an_old_timestamp() {
     h.expect(&[exp(ACK, iss1, peer + 3, 0)]);
     assert_eq!(h.take_events(), vec![Event::Readable { id }]);
     // An old duplicate from a previous wrap of the sequence space: in
-    // window, but its TSval (1099) is older than TS.Recent (1100).
+    // window, but its TSval (1098) is older than TS.Recent (1100) by more
+    // than the one tick Linux forgives (TCP_PAWS_WINDOW).
     h.feed(
         &Seg::new(80, port, ACK, peer + 3, iss1)
-            .ts(1099, offset)
+            .ts(1098, offset)
             .data(b"old"),
     );
     let ack = h.expect(&[exp(ACK, iss1, peer + 3, 0)]);
@@ -155,10 +156,11 @@ fn paws_drops_and_acks_a_segment_with_an_old_timestamp() {
     assert_eq!(h.stack.stats().tcp_paws_rejected, 1);
     assert!(h.take_events().is_empty(), "nothing delivered");
     assert_eq!(h.stack.tcp_info(id).unwrap().bytes_received, 3);
-    // The same bytes with a current TSval are taken.
+    // The same bytes only one tick behind TS.Recent — reordered, not
+    // old — are taken.
     h.feed(
         &Seg::new(80, port, ACK, peer + 3, iss1)
-            .ts(1101, offset)
+            .ts(1099, offset)
             .data(b"now"),
     );
     h.at(180 * MS);

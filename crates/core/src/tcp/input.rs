@@ -235,6 +235,7 @@ impl Tcb {
         if dupack {
             self.on_dupack(env);
         }
+        self.detect_lost_retransmit(env);
         // Window update (RFC 9293 §3.10.7.4, fifth check).
         let fresh = self.snd_wl1.lt(seq) || (self.snd_wl1 == seq && self.snd_wl2.le(seg.ack));
         if seg.ack.ge(self.snd_una) && fresh {
@@ -374,6 +375,7 @@ impl Tcb {
         self.soft_error = None;
         self.urgent_acked();
         self.scoreboard.ack_to(ack);
+        self.rxt_marks.ack_to(ack);
         if self.snd_nxt.lt(ack) {
             self.snd_nxt = ack;
         }
@@ -394,6 +396,7 @@ impl Tcb {
             Some(_) => {}
         }
         self.retries = 0;
+        self.tlp_out = false;
         self.rtt.reset_backoff();
         let mss = self.eff_mss();
         if self.in_recovery {
@@ -401,6 +404,7 @@ impl Tcb {
             if ack.gt(self.recover) {
                 self.in_recovery = false;
                 self.sack_recovery = false;
+                self.rxt_marks.clear();
                 let out = self.outstanding();
                 self.cc.on_recovery_exit(out, mss);
                 self.emit_congestion(env, CongestionCause::RecoveryExit);
@@ -421,6 +425,7 @@ impl Tcb {
         } else {
             Some(env.now + self.rtt.rto())
         };
+        self.schedule_tail_loss_probe(env);
         if self.want_writable && self.send_buf.free() >= self.send_buf.limit() / 2 {
             self.want_writable = false;
             self.emit(env, Event::Writable { id: self.id });
@@ -455,6 +460,7 @@ impl Tcb {
             let out = self.outstanding().saturating_sub(self.limited_sent);
             self.limited_sent = 0;
             self.sack_recovery = self.sack_ok && !self.scoreboard.is_empty();
+            self.rxt_marks.clear();
             if self.sack_recovery {
                 self.cc.on_sack_recovery(env.now, out, mss);
                 self.emit_congestion(env, CongestionCause::SackRecovery);

@@ -254,7 +254,7 @@ impl Tcb {
 
     /// Resend one segment of the sent range `[seq, end)` (the FIN too if
     /// it is the range's last octet); returns the sequence space resent.
-    fn retransmit_range(&mut self, env: &mut Env, seq: Seq, end: Seq) -> u32 {
+    pub(crate) fn retransmit_range(&mut self, env: &mut Env, seq: Seq, end: Seq) -> u32 {
         let data_end = self.send_buf.end_seq();
         let len = end.min(data_end).since(seq).min(self.eff_mss());
         let fin = self.fin_sent() && seq + len == data_end && end.gt(data_end);
@@ -262,6 +262,7 @@ impl Tcb {
             return 0;
         }
         let (len, fin) = self.send_data(env, seq, len, fin);
+        self.note_retransmit(seq, seq + len + fin as u32);
         self.rtt_timing = None;
         self.rtx_ts = Some(self.ts_val(env.now));
         env.stats.tcp_retrans_segs += 1;
@@ -320,7 +321,7 @@ impl Tcb {
 
     /// One segment of unsent data (or the FIN) at SND.MAX, if the peer's
     /// window, sender SWS avoidance and Nagle allow it.
-    fn send_new_segment(&mut self, env: &mut Env, mss: u32) -> bool {
+    pub(crate) fn send_new_segment(&mut self, env: &mut Env, mss: u32) -> bool {
         let data_end = self.send_buf.end_seq();
         let seq = self.snd_max;
         if seq.gt(data_end) {
@@ -350,7 +351,7 @@ impl Tcb {
         true
     }
 
-    fn can_send_data(&self) -> bool {
+    pub(crate) fn can_send_data(&self) -> bool {
         matches!(
             self.state,
             State::Established
@@ -371,7 +372,11 @@ impl Tcb {
     /// sender SWS avoidance would wait (the persist timer's override).
     pub fn output_with(&mut self, env: &mut Env, force: bool) {
         if self.can_send_data() {
+            let snd_max = self.snd_max;
             self.send_loop(env, force);
+            if self.snd_max != snd_max {
+                self.schedule_tail_loss_probe(env);
+            }
         }
         if self.ack_now {
             match self.state {

@@ -40,7 +40,11 @@ impl Tcb {
             self.on_delayed_ack(env);
         }
         if due(&mut self.timers.rtx, now) {
+            self.timers.tlp = None;
             self.on_rto(env);
+        }
+        if due(&mut self.timers.tlp, now) {
+            self.on_tail_loss_probe(env);
         }
         if self.state == State::Closed {
             return;
@@ -128,6 +132,7 @@ impl Tcb {
                 self.emit_congestion(env, CongestionCause::Timeout);
                 self.in_recovery = false;
                 self.sack_recovery = false;
+                self.rxt_marks.clear();
                 self.recover = self.snd_max - 1;
                 self.dupacks = 0;
                 self.limited_sent = 0;
@@ -258,7 +263,7 @@ impl Tcb {
     /// A retransmission deadline no later than the user timeout's, so the
     /// connection gives up on time rather than at the next backed-off RTO
     /// (Linux's tcp_clamp_rto_to_user_timeout).
-    fn clamp_to_user_timeout(&self, at: Instant) -> Instant {
+    pub(crate) fn clamp_to_user_timeout(&self, at: Instant) -> Instant {
         if self.user_timeout == 0 {
             return at;
         }

@@ -4,6 +4,7 @@
 //! helpers they share (state transitions, events, windows).
 
 use super::cc::Controller;
+use super::lost_retransmit::RetransmitMarks;
 use super::options::{TcpOptions, MAX_WSCALE, TIMESTAMPS_LEN};
 use super::reassembly::RecvBuffer;
 use super::rtt::RttEstimator;
@@ -152,6 +153,10 @@ pub struct Tcb {
     pub high_rxt: Seq,
     /// RescueRxt: set once the recovery's rescue retransmission went.
     pub rescue_rxt: Option<Seq>,
+    /// This SACK recovery's retransmissions, to notice lost ones.
+    pub rxt_marks: RetransmitMarks,
+    /// A tail loss probe went out and no new data was acknowledged since.
+    pub tlp_out: bool,
     pub cc: Controller,
     /// When data was last sent (restart after idle, RFC 5681 §4.1).
     pub last_data_sent: Instant,
@@ -254,6 +259,8 @@ impl Tcb {
             sack_recovery: false,
             high_rxt: iss,
             rescue_rxt: None,
+            rxt_marks: RetransmitMarks::default(),
+            tlp_out: false,
             cc: Controller::new(tcp.congestion_control, snd_mss),
             last_data_sent: env.now,
             timers: Timers::default(),

@@ -49,6 +49,8 @@ pub struct Timers {
     pub keepalive: Option<Instant>,
     /// A delayed ACK is owed by then.
     pub delack: Option<Instant>,
+    /// Tail loss probe timeout (RFC 8985 §7).
+    pub tlp: Option<Instant>,
     /// Deadline of the heap entry this connection relies on.
     pub heap_at: Option<Instant>,
 }
@@ -62,6 +64,7 @@ impl Timers {
             self.close,
             self.keepalive,
             self.delack,
+            self.tlp,
         ]
         .into_iter()
         .flatten()
@@ -75,6 +78,7 @@ impl Timers {
         self.close = None;
         self.keepalive = None;
         self.delack = None;
+        self.tlp = None;
     }
 
     /// Make sure the heap holds an entry no later than the next deadline.

@@ -14,6 +14,11 @@ use crate::time::{Instant, SECONDS};
 /// TSval by (RFC 7323 §5.5: 24 days, under half the 2^31 ms wrap).
 pub const PAWS_IDLE: u64 = 24 * 24 * 3600 * SECONDS;
 
+/// How far (in the peer's timestamp ticks) a TSval may lag TS.Recent and
+/// still pass PAWS (Linux's TCP_PAWS_WINDOW): a segment reordered by less
+/// than a clock tick is not an old duplicate from a wrapped sequence space.
+pub const PAWS_WINDOW: u32 = 1;
+
 /// `a` is older than `b` in 32-bit timestamp arithmetic.
 #[inline]
 fn ts_before(a: u32, b: u32) -> bool {
@@ -27,8 +32,8 @@ impl Tcb {
     }
 
     /// PAWS (RFC 7323 §5.3 R1): a non-RST segment carrying a TSval older
-    /// than TS.Recent is an old duplicate and must not be processed —
-    /// except a duplicate ACK that was merely reordered behind a later
+    /// than TS.Recent (by more than [`PAWS_WINDOW`], as Linux) is an old
+    /// duplicate and must not be processed — except a duplicate ACK that was merely reordered behind a later
     /// segment (Linux's `tcp_disordered_ack`): dropping it would hide
     /// the duplicate ACKs fast retransmit counts on.
     pub fn paws_rejects(&self, env: &Env, seg: &TcpHeader, payload_len: usize) -> bool {
@@ -38,7 +43,7 @@ impl Tcb {
         let Some((val, _)) = seg.options.timestamps else {
             return false;
         };
-        ts_before(val, self.ts_recent)
+        ts_before(val.wrapping_add(PAWS_WINDOW), self.ts_recent)
             && self.ts_recent_valid(env.now)
             && !self.disordered_ack(seg, payload_len, val)
     }
