@@ -50,6 +50,7 @@ pub struct NativeTcpOptions {
     pub ephemeral_first: Option<u32>,
     pub ephemeral_last: Option<u32>,
     pub rfc1337: Option<bool>,
+    pub tail_loss_probe: Option<bool>,
     pub max_time_wait: Option<u32>,
     pub keep_alive_time_ms: Option<f64>,
     pub keep_alive_interval_ms: Option<f64>,
@@ -224,6 +225,9 @@ impl NativeTcpOptions {
         }
         if let Some(v) = self.rfc1337 {
             c.rfc1337 = v;
+        }
+        if let Some(v) = self.tail_loss_probe {
+            c.tail_loss_probe = v;
         }
         if let Some(v) = self.max_time_wait {
             c.max_time_wait = v as usize;

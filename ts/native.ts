@@ -77,6 +77,7 @@ export interface NativeTcpOptions {
   ephemeralFirst?: number;
   ephemeralLast?: number;
   rfc1337?: boolean;
+  tailLossProbe?: boolean;
   maxTimeWait?: number;
   keepAliveTimeMs?: number;
   keepAliveIntervalMs?: number;

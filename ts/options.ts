@@ -128,6 +128,12 @@ export interface TcpOptions {
    * TIME_WAIT early ("TIME_WAIT assassination", RFC 1337). Default true.
    */
   rfc1337?: boolean;
+  /**
+   * Send a tail loss probe (RFC 8985 §7) when a flight goes unanswered for
+   * about two round trips, instead of waiting for the retransmission
+   * timeout; needs SACK. Default true (Linux: tcp_early_retrans = 3).
+   */
+  tailLossProbe?: boolean;
   /** Most connections in TIME_WAIT; beyond it the oldest is ended early (Linux tcp_max_tw_buckets). Default 262144. */
   maxTimeWait?: number;
   /** Idle time before the first keepalive probe when `setKeepAlive(true)` gives none, ms. Default 7200000 (2 h, as Linux). */
