@@ -917,6 +917,93 @@ mod tests {
     }
 
     #[test]
+    fn vnet_header_round_trips_and_bad_checksum_offsets_are_refused() {
+        let h = VnetHdr {
+            flags: VNET_F_NEEDS_CSUM,
+            gso_type: VNET_GSO_TCPV4,
+            hdr_len: 52,
+            gso_size: 1448,
+            csum_start: 20,
+            csum_offset: 16,
+        };
+        assert_eq!(VnetHdr::decode(&h.encode()), h);
+        assert_eq!(
+            h.rx_meta(38).map(|m| m.checksum),
+            Some(RxChecksum::Partial {
+                start: 20,
+                offset: 16
+            })
+        );
+        // The field would end past the packet: not trusted, dropped.
+        assert_eq!(h.rx_meta(37), None);
+        let far = VnetHdr {
+            csum_start: u16::MAX,
+            csum_offset: u16::MAX,
+            ..h
+        };
+        assert_eq!(far.rx_meta(usize::from(u16::MAX)), None);
+        let valid = VnetHdr {
+            flags: VNET_F_DATA_VALID,
+            ..VnetHdr::default()
+        };
+        assert_eq!(valid.rx_meta(20).unwrap().checksum, RxChecksum::Valid);
+        assert_eq!(
+            VnetHdr::default().rx_meta(20).unwrap().checksum,
+            RxChecksum::Unverified
+        );
+        // Any ten bytes decode to something handled without panicking.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut b = [0u8; VNET_HDR_LEN];
+            b[..8].copy_from_slice(&x.to_le_bytes());
+            b[8..].copy_from_slice(&x.to_be_bytes()[..2]);
+            let _ = VnetHdr::decode(&b).rx_meta((x >> 48) as usize);
+        }
+    }
+
+    #[test]
+    fn transmit_header_asks_for_tcp_segmentation_with_partial_checksum() {
+        // IPv4 (20) + TCP with 12 bytes of options (32) + 3000 bytes.
+        let mut p = vec![0u8; 20 + 32 + 3000];
+        p[0] = 0x45;
+        p[9] = 6;
+        p[20 + 12] = 8 << 4;
+        let tso = TxMeta {
+            gso_size: 1448,
+            checksum_partial: true,
+        };
+        let h = VnetHdr::for_tx(&p, tso).unwrap();
+        assert_eq!(
+            h,
+            VnetHdr {
+                flags: VNET_F_NEEDS_CSUM,
+                gso_type: VNET_GSO_TCPV4,
+                hdr_len: 52,
+                gso_size: 1448,
+                csum_start: 20,
+                csum_offset: 16,
+            }
+        );
+        // Fits one segment: checksum offload only.
+        let small = VnetHdr::for_tx(&p[..52 + 1000], tso).unwrap();
+        assert_eq!((small.gso_type, small.gso_size), (VNET_GSO_NONE, 0));
+        assert_eq!(VnetHdr::for_tx(&p, TxMeta::NONE), Some(VnetHdr::default()));
+        // Segmentation without a partial checksum, or of garbage: refused
+        // (the caller segments in software).
+        let full = TxMeta {
+            gso_size: 1448,
+            checksum_partial: false,
+        };
+        assert_eq!(VnetHdr::for_tx(&p, full), None);
+        for cut in 0..52 {
+            assert!(VnetHdr::for_tx(&p[..cut], tso).is_none(), "{cut}");
+        }
+    }
+
+    #[test]
     fn claimed_length_detects_truncation() {
         let mut v4 = [0u8; 20];
         v4[0] = 0x45;
