@@ -112,27 +112,27 @@ for (const offload of [true, false]) {
       address: '10.7.1.2/24',
     });
     const server = cns.spawn(['python3', '-u', '-c', `
-  import socket, hashlib, os
-  s = socket.socket()
-  s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-  s.bind(("10.7.1.1", 9000))
-  s.listen(4)
-  s.settimeout(60)
-  print("ready", flush=True)
-  c, _ = s.accept(); c.settimeout(60)
-  h = hashlib.sha256()
-  while True:
-      b = c.recv(65536)
-      if not b: break
-      h.update(b)
-  c.sendall(h.hexdigest().encode())
-  c.close()
-  c, _ = s.accept(); c.settimeout(60)
-  data = os.urandom(${MB20})
-  print("sent", hashlib.sha256(data).hexdigest(), flush=True)
-  c.sendall(data)
-  c.close()
-  `]);
+import socket, hashlib, os
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.7.1.1", 9000))
+s.listen(4)
+s.settimeout(60)
+print("ready", flush=True)
+c, _ = s.accept(); c.settimeout(60)
+h = hashlib.sha256()
+while True:
+    b = c.recv(65536)
+    if not b: break
+    h.update(b)
+c.sendall(h.hexdigest().encode())
+c.close()
+c, _ = s.accept(); c.settimeout(60)
+data = os.urandom(${MB20})
+print("sent", hashlib.sha256(data).hexdigest(), flush=True)
+c.sendall(data)
+c.close()
+`]);
     try {
       await waitForLine(server, /ready/, 20_000);
 

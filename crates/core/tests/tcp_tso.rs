@@ -149,7 +149,9 @@ fn without_offload_no_segment_exceeds_the_mss() {
     h.stack.tcp_send(h.now, id, &[3u8; 2500]).unwrap();
     let segs = out_with_meta(&mut h);
     assert_eq!(segs.len(), 2);
-    assert!(segs.iter().all(|(s, m)| s.payload.len() == 1000 && *m == TxMeta::default()));
+    assert!(segs
+        .iter()
+        .all(|(s, m)| s.payload.len() == 1000 && *m == TxMeta::default()));
     assert_eq!((segs[1].0.seq, segs[1].0.ack), (iss1 + 1000, peer));
 }
 

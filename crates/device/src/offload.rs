@@ -227,7 +227,12 @@ pub fn segment(packet: &[u8], meta: TxMeta, out: &mut dyn FnMut(&[u8])) -> bool 
     };
     let hdr = ihl + doff;
     let payload = &packet[hdr..];
-    let seq0 = u32::from_be_bytes([packet[ihl + 4], packet[ihl + 5], packet[ihl + 6], packet[ihl + 7]]);
+    let seq0 = u32::from_be_bytes([
+        packet[ihl + 4],
+        packet[ihl + 5],
+        packet[ihl + 6],
+        packet[ihl + 7],
+    ]);
     let id0 = u16::from_be_bytes([packet[4], packet[5]]);
     let flags = packet[ihl + 13];
     let chunks = payload.chunks(gso);
@@ -290,7 +295,10 @@ mod tests {
 
     fn verifies(p: &[u8]) -> bool {
         let len = p.len() - 20;
-        fold(sum16(&p[20..], u64::from(PROTO_TCP) + len as u64 + sum_addrs(p))) == 0xffff
+        fold(sum16(
+            &p[20..],
+            u64::from(PROTO_TCP) + len as u64 + sum_addrs(p),
+        )) == 0xffff
             && fold(sum16(&p[..20], 0)) == 0xffff
     }
 

@@ -806,8 +806,8 @@ impl Device for TunDevice {
     }
 
     fn send_meta(&mut self, now: Instant, packet: &[u8], meta: TxMeta) -> io::Result<()> {
-        let offloaded = (meta.gso_size == 0 || self.tso())
-            && (!meta.checksum_partial || self.tx_checksum());
+        let offloaded =
+            (meta.gso_size == 0 || self.tso()) && (!meta.checksum_partial || self.tx_checksum());
         match VnetHdr::for_tx(packet, meta).filter(|_| offloaded) {
             Some(hdr) => {
                 if hdr.gso_type != VNET_GSO_NONE {

@@ -311,7 +311,13 @@ impl StackThread {
             engine.stack.receive_with(now, packet, self.rx_meta[i]);
             if tracing {
                 collect_events(&self.shared, engine, now, false, events, data_bytes);
-                transmit(engine, &mut self.tx_buf, &mut self.tx_ends, &mut self.tx_meta, events);
+                transmit(
+                    engine,
+                    &mut self.tx_buf,
+                    &mut self.tx_ends,
+                    &mut self.tx_meta,
+                    events,
+                );
             }
         }
         engine.stack.poll(now);
@@ -332,7 +338,13 @@ impl StackThread {
             }
         }
 
-        transmit(engine, &mut self.tx_buf, &mut self.tx_ends, &mut self.tx_meta, events);
+        transmit(
+            engine,
+            &mut self.tx_buf,
+            &mut self.tx_ends,
+            &mut self.tx_meta,
+            events,
+        );
 
         // `poll(now)` fired everything due by `now`; a deadline not after it
         // would make the thread spin, so never wait less than a moment.
@@ -360,16 +372,18 @@ fn transmit(
     events: &mut Vec<RtEvent>,
 ) {
     let trace = engine.trace;
-    engine.stack.transmit_with(&mut |packet: &[u8], meta: TxMeta| {
-        tx_meta.push(meta);
-        if trace {
-            if let Some(t) = trace::summarize(Direction::Out, packet) {
-                events.push(RtEvent::Segment(t));
+    engine
+        .stack
+        .transmit_with(&mut |packet: &[u8], meta: TxMeta| {
+            tx_meta.push(meta);
+            if trace {
+                if let Some(t) = trace::summarize(Direction::Out, packet) {
+                    events.push(RtEvent::Segment(t));
+                }
             }
-        }
-        tx_buf.extend_from_slice(packet);
-        tx_ends.push(tx_buf.len());
-    });
+            tx_buf.extend_from_slice(packet);
+            tx_ends.push(tx_buf.len());
+        });
 }
 
 /// Turn the engine's pending events into runtime events. With

@@ -203,7 +203,14 @@ impl Tcb {
     /// segment may carry up to `OffloadConfig::tso_max_payload` bytes,
     /// which the device cuts into segments of `room` bytes (the MSS less
     /// this segment's options, which every piece repeats).
-    fn send_data(&mut self, env: &mut Env, seq: Seq, len: u32, fin: bool, tso: bool) -> (u32, bool) {
+    fn send_data(
+        &mut self,
+        env: &mut Env,
+        seq: Seq,
+        len: u32,
+        fin: bool,
+        tso: bool,
+    ) -> (u32, bool) {
         let window = self.advertise(env);
         let options = self.options(env, ACK);
         // snd_mss ≥ MIN_MSS (88) and options ≤ 40 bytes: room ≥ 48.
@@ -280,9 +287,8 @@ impl Tcb {
         if len < avail {
             return len - tail;
         }
-        let hold_tail = (self.cork || !self.nodelay)
-            && !self.send_buf.fin_queued
-            && !self.urgent_mode();
+        let hold_tail =
+            (self.cork || !self.nodelay) && !self.send_buf.fin_queued && !self.urgent_mode();
         if hold_tail {
             len - tail
         } else {

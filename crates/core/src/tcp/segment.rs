@@ -76,8 +76,8 @@ pub fn parse(
         return Err(SegmentError::Malformed);
     }
     if verify_checksum {
-        let sum = checksum::pseudo_header(src, dst, ip::PROTO_TCP, data.len())
-            + checksum::partial(data);
+        let sum =
+            checksum::pseudo_header(src, dst, ip::PROTO_TCP, data.len()) + checksum::partial(data);
         if !checksum::verify(sum) {
             return Err(SegmentError::Checksum);
         }
