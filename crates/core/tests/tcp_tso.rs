@@ -65,7 +65,7 @@ fn new_data_goes_as_whole_mss_multiples_within_cwnd() {
             assert_eq!(seg.seq, iss1.wrapping_add(sent), "in order, no gaps");
             let len = seg.payload.len() as u32;
             let last_of_data = sent + len == 50_000;
-            assert!(len % 1000 == 0 || last_of_data, "len {len}");
+            assert!(len.is_multiple_of(1000) || last_of_data, "len {len}");
             assert_eq!(meta.gso_size, if len > 1000 { 1000 } else { 0 });
             assert_eq!(seg.payload, data[sent as usize..(sent + len) as usize]);
             sent += len;
