@@ -6,7 +6,11 @@
 //     program (bench/bulk.mjs) on tunstack over a TUN device vs on node:net
 //     over a veth pair, the Linux kernel as the peer inside a namespace this
 //     script creates and removes. Both directions, >= 1 GiB each.
-// Options: --bytes N (default 1 GiB), --json (one JSON object at the end).
+//     The TUN uses segmentation/checksum offload (64 KiB segments); with
+//     --no-offload-too a second stack on a plain TUN (tun.offload: false,
+//     1500-byte packets) is measured in the same run for comparison.
+// Options: --bytes N (default 1 GiB), --json (one JSON object at the end),
+// --tun-only (skip the engine-only and congestion parts), --no-offload-too.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
@@ -21,7 +25,11 @@ const BYTES = bytesArg >= 0 ? Number(argv[bytesArg + 1]) : 1 << 30;
 const results = {};
 const gbps = (r) => (r.bytes * 8) / r.secs / 1e9;
 
+const tunOnly = argv.includes('--tun-only');
+const noOffloadToo = argv.includes('--no-offload-too');
+
 // 1. Engine only.
+if (!tunOnly) {
 console.log('== engine only (no JS, no TUN): two engines in one process vs kernel loopback');
 execFileSync('cargo', ['build', '--release', '--quiet', '-p', 'tunstack-bench'], { cwd: root, stdio: 'inherit' });
 const engineOut = execFileSync(path.join(root, 'target/release/tunstack-bench'), [String(BYTES), '--json'], { encoding: 'utf8' });
@@ -38,6 +46,7 @@ const traceOut = execFileSync(path.join(root, 'target/release/cwnd_trace'), [svg
 for (const line of traceOut.slice(0, -1)) console.log(`  ${line}`);
 console.log(`  plot: ${svgPath}`);
 results.cwndTrace = svgPath;
+}
 
 // 2. TUN vs veth.
 const canTun = process.getuid?.() === 0 && existsSync('/dev/net/tun') && spawnSync('ip', ['netns', 'list']).status === 0;
@@ -52,6 +61,7 @@ if (!canTun) {
   cleanup();
   sh('netns', 'add', ns);
   let stack;
+  let plain;
   try {
     sh('-n', ns, 'link', 'set', 'lo', 'up');
     const veth = `tvb${process.pid % 100000}`;
@@ -66,6 +76,13 @@ if (!canTun) {
       address: '10.8.0.2/24',
       tcp: { sendBuffer: 4 << 20, recvBuffer: 4 << 20 },
     });
+    if (noOffloadToo) {
+      plain = await Stack.open({
+        tun: { name: `tbp${process.pid % 100000}`, netns: ns, hostAddress: '10.10.0.1/24', offload: false },
+        address: '10.10.0.2/24',
+        tcp: { sendBuffer: 4 << 20, recvBuffer: 4 << 20 },
+      });
+    }
 
     // The kernel-side half runs node:net inside the namespace.
     const kernelSide = (role, host, port) => {
@@ -112,13 +129,20 @@ if (!canTun) {
     console.log(`== one-connection bulk, ${BYTES >> 20} MiB each way, the Linux kernel as the peer`);
     const ref = await measure('nodeNetVeth', net, '10.9.0.1', '10.9.0.2', 6001);
     const tun = await measure('tunstackTun', stack, '10.8.0.2', '10.8.0.1', 7001);
+    const off = plain && await measure('tunstackTunNoOffload', plain, '10.10.0.2', '10.10.0.1', 8001);
     const row = (name, r) => console.log(`  ${name.padEnd(28)} kernel->app ${r.kernelToApp.toFixed(2).padStart(7)} Gbit/s   app->kernel ${r.appToKernel.toFixed(2).padStart(7)} Gbit/s`);
     row('node:net over veth', ref);
     row('tunstack over TUN', tun);
+    if (off) {
+      row('tunstack, TUN offload off', off);
+      results.ratioNoOffload = { kernelToApp: off.kernelToApp / ref.kernelToApp, appToKernel: off.appToKernel / ref.appToKernel };
+      console.log(`  ratio (offload off) / node:net kernel->app ${results.ratioNoOffload.kernelToApp.toFixed(3).padStart(5)}          app->kernel ${results.ratioNoOffload.appToKernel.toFixed(3).padStart(7)}`);
+    }
     results.ratio = { kernelToApp: tun.kernelToApp / ref.kernelToApp, appToKernel: tun.appToKernel / ref.appToKernel };
     console.log(`  ratio tunstack / node:net    kernel->app ${results.ratio.kernelToApp.toFixed(3).padStart(7)}          app->kernel ${results.ratio.appToKernel.toFixed(3).padStart(7)}`);
   } finally {
     await stack?.close();
+    await plain?.close();
     cleanup();
   }
 }

@@ -121,6 +121,7 @@ pub fn open_tun(options: NativeTunOptions) -> Result<NativeDevice> {
                 mtu,
                 host_address,
                 netns: options.netns.clone(),
+                offload: options.offload.unwrap_or(true),
             })
             .map_err(io_error)?;
             Ok(NativeDevice::new(Box::new(tun)))

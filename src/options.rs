@@ -28,6 +28,8 @@ pub struct NativeTunOptions {
     pub host_address: Option<String>,
     pub mtu: Option<u32>,
     pub netns: Option<String>,
+    /// Segmentation/checksum offload (IFF_VNET_HDR + TUNSETOFFLOAD); default true.
+    pub offload: Option<bool>,
 }
 
 /// TCP tunables; times in milliseconds.

@@ -43,6 +43,8 @@ export interface NativeTunOptions {
    * all traffic inside a namespace they created; our fd stays attached.
    */
   netns?: string;
+  /** Segmentation and checksum offload (IFF_VNET_HDR + TUNSETOFFLOAD); default true. */
+  offload?: boolean;
 }
 
 /** A device not yet owned by a stack. Opening a stack consumes it. @internal */

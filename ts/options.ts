@@ -73,6 +73,15 @@ export interface TunOptions {
    * attached. Used by tests to keep all traffic inside their own namespace.
    */
   netns?: string;
+  /**
+   * Segmentation and checksum offload, like a NIC's TSO/GRO (default true):
+   * the TUN is opened with `IFF_VNET_HDR` and `TUNSETOFFLOAD`, so the kernel
+   * and the stack exchange TCP segments of up to 64 KiB that the kernel
+   * cuts into (or built from) MTU-sized ones, and leave checksums of
+   * packets that never cross a wire uncomputed. Falls back to plain packets
+   * when the kernel refuses. `false`: plain MTU-sized packets only.
+   */
+  offload?: boolean;
 }
 
 /** TCP tunables. Defaults follow Linux. */

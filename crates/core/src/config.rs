@@ -28,6 +28,28 @@ pub struct StackConfig {
     pub ttl: u8,
     /// TCP tunables.
     pub tcp: TcpConfig,
+    /// What the device does for us (segmentation, checksums); none by
+    /// default. The runtime sets it from the device it drives.
+    pub offload: OffloadConfig,
+}
+
+/// Transmit offload of the device under the stack (a TUN with
+/// `IFF_VNET_HDR`), the engine's side of what NICs call TSO and checksum
+/// offload. Receive offload needs no configuration: any packet up to 64 KiB
+/// is accepted, and `Stack::receive_with` says when a checksum need not be
+/// verified.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OffloadConfig {
+    /// TCP segmentation offload: new data may go out as one segment of up
+    /// to this many payload bytes (a multiple of the MSS, except a tail the
+    /// MSS rules would send anyway), which the device cuts at the MSS that
+    /// `Stack::transmit_with` reports with it. Retransmissions stay one MSS.
+    /// 0 = off: no segment exceeds the MSS.
+    pub tso_max_payload: u32,
+    /// Leave the TCP checksum of outbound segments to the device: the
+    /// field holds the pseudo-header sum and `TxMeta::checksum_partial`
+    /// says so.
+    pub tx_checksum: bool,
 }
 
 impl StackConfig {
@@ -40,6 +62,7 @@ impl StackConfig {
             seed: 0,
             ttl: 64,
             tcp: TcpConfig::default(),
+            offload: OffloadConfig::default(),
         }
     }
 }

@@ -12,11 +12,13 @@ use crate::tcp::output::reply_rst;
 use crate::tcp::segment::TcpHeader;
 use crate::tcp::segment::{self, SegmentError};
 use crate::tcp::state::State;
+use crate::tx::RxMeta;
 use crate::udp;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 impl Stack {
-    pub(crate) fn ip_input(&mut self, packet: &[u8]) {
+    /// `meta` says whether the transport checksum needs verifying.
+    pub(crate) fn ip_input(&mut self, packet: &[u8], meta: RxMeta) {
         let stats = &mut self.env.stats;
         stats.ip_in_receives += 1;
         let hdr = match ip::parse(packet) {
@@ -34,8 +36,8 @@ impl Stack {
         }
         let payload = &packet[hdr.header_len..hdr.total_len];
         match hdr.protocol {
-            ip::PROTO_TCP => self.tcp_input(&hdr, payload),
-            ip::PROTO_UDP => self.udp_input(&hdr, payload, &packet[..hdr.total_len]),
+            ip::PROTO_TCP => self.tcp_input(&hdr, payload, meta),
+            ip::PROTO_UDP => self.udp_input(&hdr, payload, &packet[..hdr.total_len], meta),
             ip::PROTO_ICMP => {
                 if let Some(err) = icmp::input(&mut self.env, &hdr, payload) {
                     if err.protocol == ip::PROTO_TCP {
@@ -47,8 +49,9 @@ impl Stack {
         }
     }
 
-    fn tcp_input(&mut self, ip: &Ipv4Header, data: &[u8]) {
-        let (seg, payload) = match segment::parse(data, ip.src, ip.dst) {
+    fn tcp_input(&mut self, ip: &Ipv4Header, data: &[u8], meta: RxMeta) {
+        let verify = !meta.checksum_trusted;
+        let (seg, payload) = match segment::parse(data, ip.src, ip.dst, verify) {
             Ok(v) => v,
             Err(SegmentError::Malformed) => return self.env.stats.tcp_in_errs += 1,
             Err(SegmentError::Checksum) => return self.env.stats.tcp_in_csum_errors += 1,
@@ -92,8 +95,8 @@ impl Stack {
         }
     }
 
-    fn udp_input(&mut self, ip: &Ipv4Header, data: &[u8], packet: &[u8]) {
-        let Some(d) = udp::parse(data, ip.src, ip.dst) else {
+    fn udp_input(&mut self, ip: &Ipv4Header, data: &[u8], packet: &[u8], meta: RxMeta) {
+        let Some(d) = udp::parse(data, ip.src, ip.dst, !meta.checksum_trusted) else {
             return self.env.stats.udp_in_errors += 1;
         };
         let local = SocketAddrV4::new(ip.dst, d.dst_port);

@@ -13,7 +13,7 @@ use crate::tcp::syn_cookies::CookieKey;
 use crate::tcp::time_wait::TimeWaitList;
 use crate::tcp::timers::TimerHeap;
 use crate::time::Instant;
-use crate::tx::TxQueue;
+use crate::tx::{TxMeta, TxQueue};
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -71,8 +71,22 @@ impl Env {
 
     /// Queue one TCP segment from `local` to `remote`.
     pub fn send_tcp(&mut self, local: SocketAddrV4, remote: SocketAddrV4, seg: &SegmentOut) {
+        self.send_tcp_gso(local, remote, seg, 0);
+    }
+
+    /// Queue one TCP segment whose payload the device cuts into segments of
+    /// `gso_size` bytes when it carries more (TSO; 0 = never). With
+    /// checksum offload the checksum is left to the device.
+    pub fn send_tcp_gso(
+        &mut self,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        seg: &SegmentOut,
+        gso_size: u16,
+    ) {
         let id = self.next_ip_id();
         let mut buf = self.tx.buffer();
+        let partial = self.config.offload.tx_checksum;
         segment::emit(
             &mut buf,
             *local.ip(),
@@ -80,10 +94,18 @@ impl Env {
             self.config.ttl,
             id,
             seg,
+            partial,
         );
-        self.tx.push(buf);
+        let payload = seg.payload.0.len() + seg.payload.1.len();
+        let gso = gso_size > 0 && payload > usize::from(gso_size);
+        let meta = TxMeta {
+            gso_size: if gso { gso_size } else { 0 },
+            checksum_partial: partial,
+        };
+        self.tx.push_with(buf, meta);
         self.stats.ip_out_requests += 1;
         self.stats.tcp_out_segs += 1;
+        self.stats.tcp_out_tso_segs += gso as u64;
         if seg.flags & RST != 0 {
             self.stats.tcp_out_rsts += 1;
         }

@@ -25,7 +25,7 @@ pub mod time;
 pub(crate) mod tx;
 pub(crate) mod udp;
 
-pub use config::{StackConfig, SynCookies, TcpConfig};
+pub use config::{OffloadConfig, StackConfig, SynCookies, TcpConfig};
 pub use error::Error;
 pub use event::{
     CongestionCause, Event, IcmpAction, IcmpNote, ListenEvent, SynDropReason, WindowEvent,
@@ -37,3 +37,4 @@ pub use stats::Stats;
 pub use tcp::cc::CongestionAlgorithm;
 pub use tcp::state::State;
 pub use time::Instant;
+pub use tx::{RxMeta, TxMeta};

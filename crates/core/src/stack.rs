@@ -16,6 +16,7 @@ use crate::tcp::state::State;
 use crate::tcp::tcb::Tcb;
 pub use crate::tcp::urgent::UrgentByte;
 use crate::time::Instant;
+use crate::tx::{RxMeta, TxMeta};
 use crate::udp::{self, UdpSocket};
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -184,8 +185,16 @@ impl Stack {
 
     /// Process one inbound IP packet (no link header). Never panics on any input.
     pub fn receive(&mut self, now: Instant, packet: &[u8]) {
+        self.receive_with(now, packet, RxMeta::default());
+    }
+
+    /// [`Stack::receive`] with what the device knows about the packet
+    /// (receive offload): a trusted transport checksum is not verified.
+    /// Packets of any size up to 64 KiB are accepted either way (a GRO
+    /// super-segment is one segment to TCP).
+    pub fn receive_with(&mut self, now: Instant, packet: &[u8], meta: RxMeta) {
         self.env.now = now;
-        self.ip_input(packet);
+        self.ip_input(packet, meta);
         self.settle_timers();
     }
 
@@ -201,8 +210,16 @@ impl Stack {
         self.env.timers.peek().map(|(at, _)| at)
     }
 
-    /// Hand every queued outbound IP packet to `sink`, oldest first, and forget them.
+    /// Hand every queued outbound IP packet to `sink`, oldest first, and
+    /// forget them. Only for stacks without transmit offload (the default
+    /// `OffloadConfig`), whose packets need nothing more from a device.
     pub fn transmit(&mut self, sink: &mut dyn FnMut(&[u8])) {
+        self.env.tx.drain(&mut |p, _| sink(p));
+    }
+
+    /// [`Stack::transmit`] with each packet's offload request (TSO size,
+    /// partial checksum) for the device; see `OffloadConfig`.
+    pub fn transmit_with(&mut self, sink: &mut dyn FnMut(&[u8], TxMeta)) {
         self.env.tx.drain(sink);
     }
 

@@ -28,7 +28,13 @@ pub struct Stats {
     pub tcp_attempt_fails: u64,
     pub tcp_estab_resets: u64,
     pub tcp_in_segs: u64,
+    /// Segments built, whatever their size: a TSO segment the device cuts
+    /// into several on the wire counts once (as Linux's OutSegs counts
+    /// what TCP built before GSO).
     pub tcp_out_segs: u64,
+    /// Of those, segments carrying more than one MSS, handed to the device
+    /// to be cut (TSO).
+    pub tcp_out_tso_segs: u64,
     pub tcp_retrans_segs: u64,
     pub tcp_in_errs: u64,
     pub tcp_in_csum_errors: u64,

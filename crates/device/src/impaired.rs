@@ -13,6 +13,7 @@ use std::io;
 use std::os::fd::RawFd;
 
 use crate::impairment::{Impairment, ImpairmentStats};
+use crate::offload::{Offload, RxMeta, TxMeta};
 use crate::{Device, Instant};
 
 /// Size of the scratch buffer used to pull packets out of the inner device:
@@ -148,6 +149,48 @@ impl<D: Device> Device for ImpairedDevice<D> {
     /// different interface.
     fn name(&self) -> String {
         self.inner.name()
+    }
+
+    /// The inner device's receive size (its packets pass through whole).
+    /// Transmit offload only without a send-side impairment, whose queue
+    /// holds plain packets: with one, `send_meta` segments in software.
+    fn offload(&self) -> Offload {
+        let inner = self.inner.offload();
+        if self.tx.as_ref().is_some_and(|t| !t.is_identity()) {
+            Offload {
+                tso_max_payload: 0,
+                tx_checksum: false,
+                ..inner
+            }
+        } else {
+            inner
+        }
+    }
+
+    /// Unimpaired, the inner device's packets and checksum status pass
+    /// through; impaired ones come from `recv`, with complete checksums
+    /// that the stack verifies (a corrupted packet must be caught).
+    fn recv_meta(&mut self, now: Instant, buf: &mut [u8]) -> io::Result<Option<(usize, RxMeta)>> {
+        if self.rx.is_identity() && self.rx.is_empty() {
+            self.flush(now)?;
+            return self.inner.recv_meta(now, buf);
+        }
+        Ok(self.recv(now, buf)?.map(|n| (n, RxMeta::default())))
+    }
+
+    fn send_meta(&mut self, now: Instant, packet: &[u8], meta: TxMeta) -> io::Result<()> {
+        match self.tx.as_mut() {
+            Some(tx) if !tx.is_identity() => {
+                let mut result = Ok(());
+                crate::offload::segment(packet, meta, &mut |p| {
+                    if result.is_ok() {
+                        result = self.send(now, p);
+                    }
+                });
+                result
+            }
+            _ => self.inner.send_meta(now, packet, meta),
+        }
     }
 }
 

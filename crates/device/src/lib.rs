@@ -7,6 +7,8 @@
 //! - [`tun`]: Linux TUN (`IFF_TUN|IFF_NO_PI`), created or attached, optionally
 //!   inside a network namespace;
 //! - [`memory`]: MemoryLink, two endpoints in one process;
+//! - [`offload`]: per-packet segmentation/checksum offload information
+//!   (TUN's virtio-net header) and its software fallbacks;
 //! - [`impairment`] (sans-IO, seeded) and [`impaired`] (wraps any device);
 //! - [`pcap`]: capture writer and a tap that records any device's traffic;
 //! - [`trace`]: tcpdump-style one-line packet summaries;
@@ -45,6 +47,36 @@ pub trait Device: Send {
 
     /// A human-readable name ("tun0", "memory:a").
     fn name(&self) -> String;
+
+    /// Segmentation and checksum offload this device offers (default: none).
+    fn offload(&self) -> Offload {
+        Offload::none(self.mtu())
+    }
+
+    /// `recv` with what the device knows about the packet's checksum.
+    /// Default: `recv`, checksum to be verified. A device with receive
+    /// offload may leave a checksum partial here (never in `recv`, whose
+    /// packets always carry complete checksums) and may deliver packets up
+    /// to `offload().max_rx_packet`.
+    fn recv_meta(&mut self, now: Instant, buf: &mut [u8]) -> io::Result<Option<(usize, RxMeta)>> {
+        Ok(self.recv(now, buf)?.map(|n| (n, RxMeta::default())))
+    }
+
+    /// `send` of a packet that may ask for segmentation or a checksum
+    /// (`meta`). Default: done in software ([`offload::segment`]), then
+    /// `send` per packet; a packet that cannot be parsed is dropped.
+    fn send_meta(&mut self, now: Instant, packet: &[u8], meta: TxMeta) -> io::Result<()> {
+        if meta.is_plain() {
+            return self.send(now, packet);
+        }
+        let mut result = Ok(());
+        offload::segment(packet, meta, &mut |p| {
+            if result.is_ok() {
+                result = self.send(now, p);
+            }
+        });
+        result
+    }
 }
 
 /// Boxed devices are devices, so wrappers compose over `Box<dyn Device>`
@@ -68,12 +100,22 @@ impl<D: Device + ?Sized> Device for Box<D> {
     fn name(&self) -> String {
         (**self).name()
     }
+    fn offload(&self) -> Offload {
+        (**self).offload()
+    }
+    fn recv_meta(&mut self, now: Instant, buf: &mut [u8]) -> io::Result<Option<(usize, RxMeta)>> {
+        (**self).recv_meta(now, buf)
+    }
+    fn send_meta(&mut self, now: Instant, packet: &[u8], meta: TxMeta) -> io::Result<()> {
+        (**self).send_meta(now, packet, meta)
+    }
 }
 
 pub mod eventfd;
 pub mod impaired;
 pub mod impairment;
 pub mod memory;
+pub mod offload;
 pub mod pcap;
 pub mod rng;
 pub mod trace;
@@ -83,6 +125,7 @@ pub mod tun;
 pub use impaired::ImpairedDevice;
 pub use impairment::{Impairment, ImpairmentConfig, ImpairmentStats};
 pub use memory::{LinkSwitch, MemoryDevice, MemoryStats};
+pub use offload::{Offload, RxChecksum, RxMeta, TxMeta};
 pub use pcap::{PcapTap, PcapWriter};
 pub use rng::SplitMix64;
 pub use trace::SegmentSummary;

@@ -12,6 +12,7 @@ use std::os::fd::RawFd;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::offload::{Offload, RxChecksum, RxMeta, TxMeta};
 use crate::{Device, Instant};
 
 /// Magic number of a microsecond-resolution pcap file.
@@ -250,6 +251,20 @@ impl<D: Device, W: Write + Send> PcapTap<D, W> {
         (self.inner, self.writer)
     }
 
+    /// Record a packet whose checksum may be partial: the capture shows it
+    /// completed, as it leaves the device (the segment itself is recorded
+    /// whole, as tcpdump on a host with TSO/GRO shows it).
+    fn record_offloaded(&mut self, now: Instant, packet: &[u8], partial: Option<(usize, usize)>) {
+        match partial {
+            Some((start, offset)) if self.writer.is_some() => {
+                let mut copy = packet.to_vec();
+                crate::offload::complete_checksum_at(&mut copy, start, offset);
+                self.record(now, &copy);
+            }
+            _ => self.record(now, packet),
+        }
+    }
+
     fn record(&mut self, now: Instant, packet: &[u8]) {
         if let Some(w) = self.writer.as_mut() {
             if let Err(e) = w.write_packet(now.saturating_add(self.time_offset), packet) {
@@ -292,6 +307,37 @@ impl<D: Device, W: Write + Send> Device for PcapTap<D, W> {
 
     fn name(&self) -> String {
         self.inner.name()
+    }
+
+    fn offload(&self) -> Offload {
+        self.inner.offload()
+    }
+
+    fn recv_meta(&mut self, now: Instant, buf: &mut [u8]) -> io::Result<Option<(usize, RxMeta)>> {
+        let got = self.inner.recv_meta(now, buf)?;
+        if let Some((n, meta)) = got {
+            if let Some(packet) = buf.get(..n) {
+                let partial = match meta.checksum {
+                    RxChecksum::Partial { start, offset } => {
+                        Some((usize::from(start), usize::from(offset)))
+                    }
+                    _ => None,
+                };
+                self.record_offloaded(now, packet, partial);
+            }
+        }
+        Ok(got)
+    }
+
+    fn send_meta(&mut self, now: Instant, packet: &[u8], meta: TxMeta) -> io::Result<()> {
+        if meta.checksum_partial && self.writer.is_some() {
+            let mut copy = packet.to_vec();
+            crate::offload::complete_checksum(&mut copy);
+            self.record(now, &copy);
+        } else {
+            self.record(now, packet);
+        }
+        self.inner.send_meta(now, packet, meta)
     }
 }
 

@@ -7,6 +7,18 @@
 //! itself run unprivileged. Closing the fd (drop) makes the kernel remove a
 //! non-persistent interface.
 //!
+//! Offload (on by default, [`TunOptions::offload`]): the interface is opened
+//! with `IFF_VNET_HDR`, so every read and write carries a 10-byte
+//! `virtio_net_hdr` in front of the packet, and `TUNSETOFFLOAD` tells the
+//! kernel we handle `TUN_F_CSUM | TUN_F_TSO4`. The kernel then hands us its
+//! TCP segments as built, up to 64 KiB (GSO/TSO "super-segments" instead of
+//! 1500-byte ones), with partial checksums it vouches for, and accepts ours
+//! the same way, cutting them at the MSS we give (see [`crate::offload`]).
+//! One read or write moves ~40 packets' worth of data. IPv6 and ECN
+//! segmentation stay off (the stack speaks IPv4 only and does not set CWR
+//! on segments the kernel would have to split). If the kernel refuses the
+//! offload ioctl the header stays, with plain MTU-sized packets in it.
+//!
 //! Network namespaces: with [`TunOptions::netns`] the whole open happens on a
 //! short-lived thread that has joined that namespace with `setns(2)`, so the
 //! interface is born inside it and configured there with the same ioctls;
@@ -18,6 +30,7 @@ use std::io;
 use std::net::Ipv4Addr;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
+use crate::offload::{Offload, RxChecksum, RxMeta, TxMeta};
 use crate::{Device, Instant};
 
 /// Linux `IFNAMSIZ` minus the terminating NUL.
@@ -27,7 +40,7 @@ const MAX_NAME_LEN: usize = 15;
 const NETNS_DIR: &str = "/var/run/netns";
 
 /// How to open a TUN device.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TunOptions {
     /// Interface name; `None` lets the kernel pick `tunN`. An existing
     /// persistent interface of this name is attached to instead of created.
@@ -41,6 +54,21 @@ pub struct TunOptions {
     /// Create the interface inside this existing network namespace: a name
     /// made by `ip netns add` or a path such as `/proc/PID/ns/net`.
     pub netns: Option<String>,
+    /// Segmentation and checksum offload (`IFF_VNET_HDR` +
+    /// `TUNSETOFFLOAD`); default on. Off: plain `IFF_TUN | IFF_NO_PI`.
+    pub offload: bool,
+}
+
+impl Default for TunOptions {
+    fn default() -> Self {
+        TunOptions {
+            name: None,
+            mtu: None,
+            host_address: None,
+            netns: None,
+            offload: true,
+        }
+    }
 }
 
 /// Counters of a TUN device.
@@ -54,6 +82,12 @@ pub struct TunStats {
     pub rx_truncated: u64,
     /// Writes the kernel refused (queue full, link down, malformed).
     pub tx_dropped: u64,
+    /// Reads that were GSO super-segments (more than one MSS of payload).
+    pub rx_gso_packets: u64,
+    /// Writes handed to the kernel for segmentation (TSO).
+    pub tx_gso_packets: u64,
+    /// Reads dropped because their virtio-net header did not fit the packet.
+    pub rx_bad_header: u64,
 }
 
 /// An open TUN interface.
@@ -63,6 +97,10 @@ pub struct TunDevice {
     name: String,
     mtu: usize,
     stats: TunStats,
+    /// Reads and writes carry a virtio-net header (`IFF_VNET_HDR`).
+    vnet_hdr: bool,
+    /// The `TUN_F_*` offloads the kernel accepted.
+    offloads: libc::c_uint,
 }
 
 impl TunDevice {
@@ -119,6 +157,118 @@ impl TunDevice {
     pub fn stats(&self) -> &TunStats {
         &self.stats
     }
+
+    /// True when the kernel accepted TCP segmentation offload (64 KiB
+    /// segments both ways).
+    pub fn tso(&self) -> bool {
+        self.vnet_hdr && self.offloads & libc::TUN_F_TSO4 != 0
+    }
+
+    fn tx_checksum(&self) -> bool {
+        self.vnet_hdr && self.offloads & libc::TUN_F_CSUM != 0
+    }
+}
+
+/// Size of `struct virtio_net_hdr` (no `num_buffers`): what TUNSETVNETHDRSZ sets.
+pub const VNET_HDR_LEN: usize = 10;
+const VNET_F_NEEDS_CSUM: u8 = 1;
+const VNET_F_DATA_VALID: u8 = 2;
+const VNET_GSO_NONE: u8 = 0;
+const VNET_GSO_TCPV4: u8 = 1;
+
+/// `struct virtio_net_hdr`, fields in host byte order (a legacy virtio
+/// header: the TUN uses native endianness unless TUNSETVNETLE/BE is set).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct VnetHdr {
+    flags: u8,
+    gso_type: u8,
+    hdr_len: u16,
+    gso_size: u16,
+    csum_start: u16,
+    csum_offset: u16,
+}
+
+impl VnetHdr {
+    fn decode(b: &[u8; VNET_HDR_LEN]) -> VnetHdr {
+        let u16_at = |i: usize| u16::from_ne_bytes([b[i], b[i + 1]]);
+        VnetHdr {
+            flags: b[0],
+            gso_type: b[1],
+            hdr_len: u16_at(2),
+            gso_size: u16_at(4),
+            csum_start: u16_at(6),
+            csum_offset: u16_at(8),
+        }
+    }
+
+    fn encode(&self) -> [u8; VNET_HDR_LEN] {
+        let mut b = [0u8; VNET_HDR_LEN];
+        b[0] = self.flags;
+        b[1] = self.gso_type;
+        b[2..4].copy_from_slice(&self.hdr_len.to_ne_bytes());
+        b[4..6].copy_from_slice(&self.gso_size.to_ne_bytes());
+        b[6..8].copy_from_slice(&self.csum_start.to_ne_bytes());
+        b[8..10].copy_from_slice(&self.csum_offset.to_ne_bytes());
+        b
+    }
+
+    /// What a received header says about a packet of `len` bytes; None
+    /// when its checksum offsets point outside the packet (drop it: the
+    /// kernel never does that, so the header is not to be trusted).
+    fn rx_meta(&self, len: usize) -> Option<RxMeta> {
+        let checksum = if self.flags & VNET_F_NEEDS_CSUM != 0 {
+            let end = usize::from(self.csum_start) + usize::from(self.csum_offset) + 2;
+            if end > len {
+                return None;
+            }
+            RxChecksum::Partial {
+                start: self.csum_start,
+                offset: self.csum_offset,
+            }
+        } else if self.flags & VNET_F_DATA_VALID != 0 {
+            RxChecksum::Valid
+        } else {
+            RxChecksum::Unverified
+        };
+        Some(RxMeta { checksum })
+    }
+
+    /// The header for sending `packet` as `meta` asks; None when the
+    /// packet cannot carry that request (then segment in software).
+    fn for_tx(packet: &[u8], meta: TxMeta) -> Option<VnetHdr> {
+        if meta.is_plain() {
+            return Some(VnetHdr::default());
+        }
+        // Offloads are asked for only on partial checksums, whose field
+        // the kernel completes (for GSO: per segment, from the pseudo sum).
+        if !meta.checksum_partial {
+            return None;
+        }
+        let first = *packet.first()?;
+        let ihl = usize::from(first & 0x0f) * 4;
+        if first >> 4 != 4 || ihl < 20 {
+            return None;
+        }
+        let (offset, transport) = match *packet.get(9)? {
+            6 => (16u16, usize::from(packet.get(ihl + 12)? >> 4) * 4),
+            17 => (6u16, 8),
+            _ => return None,
+        };
+        let hdr_len = ihl + transport;
+        if transport < 8 || hdr_len > packet.len() {
+            return None;
+        }
+        let payload = packet.len() - hdr_len;
+        let gso = meta.gso_size > 0 && offset == 16 && payload > usize::from(meta.gso_size);
+        Some(VnetHdr {
+            flags: VNET_F_NEEDS_CSUM,
+            gso_type: if gso { VNET_GSO_TCPV4 } else { VNET_GSO_NONE },
+            hdr_len: hdr_len as u16, // ≤ 60 + 60
+            gso_size: if gso { meta.gso_size } else { 0 },
+            csum_start: ihl as u16,
+            csum_offset: offset,
+        })
+    }
 }
 
 fn open_here(options: &TunOptions) -> io::Result<TunDevice> {
@@ -138,22 +288,38 @@ fn open_here(options: &TunOptions) -> io::Result<TunDevice> {
     // SAFETY: `raw` was just returned by open and nothing else owns it.
     let fd = unsafe { OwnedFd::from_raw_fd(raw) };
 
+    let plain = libc::IFF_TUN | libc::IFF_NO_PI;
+    let mut vnet_hdr = options.offload;
     let mut req = ifreq_for(options.name.as_deref().unwrap_or(""));
-    req.ifr_ifru.ifru_flags = (libc::IFF_TUN | libc::IFF_NO_PI) as libc::c_short;
-    // SAFETY: TUNSETIFF reads and writes one ifreq, which lives on our stack
-    // for the whole call.
-    if unsafe {
-        libc::ioctl(
-            fd.as_raw_fd(),
-            libc::TUNSETIFF as _,
-            &mut req as *mut libc::ifreq,
-        )
-    } < 0
-    {
+    loop {
+        let flags = if vnet_hdr {
+            plain | libc::IFF_VNET_HDR
+        } else {
+            plain
+        };
+        req.ifr_ifru.ifru_flags = flags as libc::c_short;
+        // SAFETY: TUNSETIFF reads and writes one ifreq, which lives on our
+        // stack for the whole call.
+        let rc = unsafe {
+            libc::ioctl(
+                fd.as_raw_fd(),
+                libc::TUNSETIFF as _,
+                &mut req as *mut libc::ifreq,
+            )
+        };
+        if rc >= 0 {
+            break;
+        }
         let e = io::Error::last_os_error();
+        if vnet_hdr && e.raw_os_error() == Some(libc::EINVAL) {
+            // A kernel without IFF_VNET_HDR: open it the plain way.
+            vnet_hdr = false;
+            continue;
+        }
         return Err(open_error(&e, name_hint, "TUNSETIFF"));
     }
     let name = name_from_ifreq(&req);
+    let offloads = if vnet_hdr { set_offload(&fd) } else { 0 };
 
     let ctl = control_socket()?;
     let current_mtu = get_mtu(&ctl, &name)?;
@@ -173,7 +339,33 @@ fn open_here(options: &TunOptions) -> io::Result<TunDevice> {
         name,
         mtu,
         stats: TunStats::default(),
+        vnet_hdr,
+        offloads,
     })
+}
+
+/// Fix the header size and ask for checksum + TCPv4 segmentation offload,
+/// then checksum alone, then nothing; returns what the kernel accepted.
+/// Refusals are not errors: the header stays and carries no offload.
+fn set_offload(fd: &OwnedFd) -> libc::c_uint {
+    let size = VNET_HDR_LEN as libc::c_int;
+    // SAFETY: TUNSETVNETHDRSZ reads one int through the pointer, which
+    // points at a live local.
+    let _ = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TUNSETVNETHDRSZ as _, &size) };
+    for want in [libc::TUN_F_CSUM | libc::TUN_F_TSO4, libc::TUN_F_CSUM, 0] {
+        // SAFETY: TUNSETOFFLOAD takes its argument by value; no pointers.
+        let rc = unsafe {
+            libc::ioctl(
+                fd.as_raw_fd(),
+                libc::TUNSETOFFLOAD as _,
+                want as libc::c_ulong,
+            )
+        };
+        if rc == 0 {
+            return want;
+        }
+    }
+    0
 }
 
 fn open_netns(netns: &str) -> io::Result<OwnedFd> {
@@ -464,17 +656,35 @@ fn claimed_len(packet: &[u8]) -> Option<usize> {
     }
 }
 
-impl Device for TunDevice {
-    fn recv(&mut self, _now: Instant, buf: &mut [u8]) -> io::Result<Option<usize>> {
+impl TunDevice {
+    /// One read: (packet length, its virtio-net header if the TUN has one).
+    fn read_one(&mut self, buf: &mut [u8]) -> io::Result<Option<(usize, VnetHdr)>> {
+        let mut hdr = [0u8; VNET_HDR_LEN];
         loop {
-            // SAFETY: reads at most buf.len() bytes into a live, writable
-            // buffer from an fd we own.
-            let n = unsafe {
-                libc::read(
-                    self.fd.as_raw_fd(),
-                    buf.as_mut_ptr().cast::<libc::c_void>(),
-                    buf.len(),
-                )
+            let n = if self.vnet_hdr {
+                let iov = [
+                    libc::iovec {
+                        iov_base: hdr.as_mut_ptr().cast::<libc::c_void>(),
+                        iov_len: VNET_HDR_LEN,
+                    },
+                    libc::iovec {
+                        iov_base: buf.as_mut_ptr().cast::<libc::c_void>(),
+                        iov_len: buf.len(),
+                    },
+                ];
+                // SAFETY: both iovecs describe live, writable buffers of the
+                // stated lengths that outlive the call.
+                unsafe { libc::readv(self.fd.as_raw_fd(), iov.as_ptr(), 2) }
+            } else {
+                // SAFETY: reads at most buf.len() bytes into a live,
+                // writable buffer from an fd we own.
+                unsafe {
+                    libc::read(
+                        self.fd.as_raw_fd(),
+                        buf.as_mut_ptr().cast::<libc::c_void>(),
+                        buf.len(),
+                    )
+                }
             };
             if n < 0 {
                 let e = io::Error::last_os_error();
@@ -485,9 +695,18 @@ impl Device for TunDevice {
                 }
             }
             let n = n as usize; // non-negative, checked above
-                                // The kernel truncates silently when the buffer is too small;
-                                // a packet longer than what we got must not be passed on.
-                                // (IPv6 jumbograms claim 40 bytes; they cannot occur on TUN.)
+            let (n, vnet) = if self.vnet_hdr {
+                if n < VNET_HDR_LEN {
+                    self.stats.rx_bad_header += 1;
+                    continue;
+                }
+                (n - VNET_HDR_LEN, VnetHdr::decode(&hdr))
+            } else {
+                (n, VnetHdr::default())
+            };
+            // The kernel truncates silently when the buffer is too small;
+            // a packet longer than what we got must not be passed on.
+            // (IPv6 jumbograms claim 40 bytes; they cannot occur on TUN.)
             if n == buf.len() && claimed_len(&buf[..n]).is_some_and(|len| len > n) {
                 self.stats.rx_truncated += 1;
                 continue;
@@ -496,20 +715,41 @@ impl Device for TunDevice {
                 continue;
             }
             self.stats.rx_packets += 1;
-            return Ok(Some(n));
+            if vnet.gso_type != VNET_GSO_NONE {
+                self.stats.rx_gso_packets += 1;
+            }
+            return Ok(Some((n, vnet)));
         }
     }
 
-    fn send(&mut self, _now: Instant, packet: &[u8]) -> io::Result<()> {
+    /// One write of `packet` behind `hdr` (when the TUN has headers).
+    fn write_one(&mut self, hdr: &VnetHdr, packet: &[u8]) -> io::Result<()> {
+        let hdr = hdr.encode();
         loop {
-            // SAFETY: writes packet.len() bytes from a live slice to an fd
-            // we own.
-            let n = unsafe {
-                libc::write(
-                    self.fd.as_raw_fd(),
-                    packet.as_ptr().cast::<libc::c_void>(),
-                    packet.len(),
-                )
+            let n = if self.vnet_hdr {
+                let iov = [
+                    libc::iovec {
+                        iov_base: hdr.as_ptr() as *mut libc::c_void,
+                        iov_len: VNET_HDR_LEN,
+                    },
+                    libc::iovec {
+                        iov_base: packet.as_ptr() as *mut libc::c_void,
+                        iov_len: packet.len(),
+                    },
+                ];
+                // SAFETY: both iovecs describe live buffers of the stated
+                // lengths; writev only reads through them.
+                unsafe { libc::writev(self.fd.as_raw_fd(), iov.as_ptr(), 2) }
+            } else {
+                // SAFETY: writes packet.len() bytes from a live slice to an
+                // fd we own.
+                unsafe {
+                    libc::write(
+                        self.fd.as_raw_fd(),
+                        packet.as_ptr().cast::<libc::c_void>(),
+                        packet.len(),
+                    )
+                }
             };
             if n >= 0 {
                 self.stats.tx_packets += 1;
@@ -527,6 +767,75 @@ impl Device for TunDevice {
                 }
                 _ => return Err(e),
             }
+        }
+    }
+}
+
+impl Device for TunDevice {
+    /// Packets with complete checksums: a partial one the kernel left is
+    /// completed here (callers that can skip it use `recv_meta`).
+    fn recv(&mut self, now: Instant, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        let Some((n, meta)) = self.recv_meta(now, buf)? else {
+            return Ok(None);
+        };
+        if let RxChecksum::Partial { start, offset } = meta.checksum {
+            // In bounds: recv_meta checked start + offset + 2 <= n.
+            crate::offload::complete_checksum_at(
+                &mut buf[..n],
+                usize::from(start),
+                usize::from(offset),
+            );
+        }
+        Ok(Some(n))
+    }
+
+    fn recv_meta(&mut self, _now: Instant, buf: &mut [u8]) -> io::Result<Option<(usize, RxMeta)>> {
+        loop {
+            let Some((n, vnet)) = self.read_one(buf)? else {
+                return Ok(None);
+            };
+            match vnet.rx_meta(n) {
+                Some(meta) => return Ok(Some((n, meta))),
+                None => self.stats.rx_bad_header += 1,
+            }
+        }
+    }
+
+    fn send(&mut self, _now: Instant, packet: &[u8]) -> io::Result<()> {
+        self.write_one(&VnetHdr::default(), packet)
+    }
+
+    fn send_meta(&mut self, now: Instant, packet: &[u8], meta: TxMeta) -> io::Result<()> {
+        let offloaded =
+            (meta.gso_size == 0 || self.tso()) && (!meta.checksum_partial || self.tx_checksum());
+        match VnetHdr::for_tx(packet, meta).filter(|_| offloaded) {
+            Some(hdr) => {
+                if hdr.gso_type != VNET_GSO_NONE {
+                    self.stats.tx_gso_packets += 1;
+                }
+                self.write_one(&hdr, packet)
+            }
+            None => {
+                let mut result = Ok(());
+                crate::offload::segment(packet, meta, &mut |p| {
+                    if result.is_ok() {
+                        result = self.send(now, p);
+                    }
+                });
+                result
+            }
+        }
+    }
+
+    fn offload(&self) -> Offload {
+        let tso = self.tso();
+        Offload {
+            // An IPv4 packet's largest size, whatever the MTU.
+            max_rx_packet: if tso { 65_535 } else { self.mtu },
+            // IP header (20) and the largest TCP header (60) stay out of
+            // the payload so the whole segment fits an IPv4 total length.
+            tso_max_payload: if tso { 65_535 - 20 - 60 } else { 0 },
+            tx_checksum: self.tx_checksum(),
         }
     }
 
@@ -605,6 +914,93 @@ mod tests {
             ),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn vnet_header_round_trips_and_bad_checksum_offsets_are_refused() {
+        let h = VnetHdr {
+            flags: VNET_F_NEEDS_CSUM,
+            gso_type: VNET_GSO_TCPV4,
+            hdr_len: 52,
+            gso_size: 1448,
+            csum_start: 20,
+            csum_offset: 16,
+        };
+        assert_eq!(VnetHdr::decode(&h.encode()), h);
+        assert_eq!(
+            h.rx_meta(38).map(|m| m.checksum),
+            Some(RxChecksum::Partial {
+                start: 20,
+                offset: 16
+            })
+        );
+        // The field would end past the packet: not trusted, dropped.
+        assert_eq!(h.rx_meta(37), None);
+        let far = VnetHdr {
+            csum_start: u16::MAX,
+            csum_offset: u16::MAX,
+            ..h
+        };
+        assert_eq!(far.rx_meta(usize::from(u16::MAX)), None);
+        let valid = VnetHdr {
+            flags: VNET_F_DATA_VALID,
+            ..VnetHdr::default()
+        };
+        assert_eq!(valid.rx_meta(20).unwrap().checksum, RxChecksum::Valid);
+        assert_eq!(
+            VnetHdr::default().rx_meta(20).unwrap().checksum,
+            RxChecksum::Unverified
+        );
+        // Any ten bytes decode to something handled without panicking.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut b = [0u8; VNET_HDR_LEN];
+            b[..8].copy_from_slice(&x.to_le_bytes());
+            b[8..].copy_from_slice(&x.to_be_bytes()[..2]);
+            let _ = VnetHdr::decode(&b).rx_meta((x >> 48) as usize);
+        }
+    }
+
+    #[test]
+    fn transmit_header_asks_for_tcp_segmentation_with_partial_checksum() {
+        // IPv4 (20) + TCP with 12 bytes of options (32) + 3000 bytes.
+        let mut p = vec![0u8; 20 + 32 + 3000];
+        p[0] = 0x45;
+        p[9] = 6;
+        p[20 + 12] = 8 << 4;
+        let tso = TxMeta {
+            gso_size: 1448,
+            checksum_partial: true,
+        };
+        let h = VnetHdr::for_tx(&p, tso).unwrap();
+        assert_eq!(
+            h,
+            VnetHdr {
+                flags: VNET_F_NEEDS_CSUM,
+                gso_type: VNET_GSO_TCPV4,
+                hdr_len: 52,
+                gso_size: 1448,
+                csum_start: 20,
+                csum_offset: 16,
+            }
+        );
+        // Fits one segment: checksum offload only.
+        let small = VnetHdr::for_tx(&p[..52 + 1000], tso).unwrap();
+        assert_eq!((small.gso_type, small.gso_size), (VNET_GSO_NONE, 0));
+        assert_eq!(VnetHdr::for_tx(&p, TxMeta::NONE), Some(VnetHdr::default()));
+        // Segmentation without a partial checksum, or of garbage: refused
+        // (the caller segments in software).
+        let full = TxMeta {
+            gso_size: 1448,
+            checksum_partial: false,
+        };
+        assert_eq!(VnetHdr::for_tx(&p, full), None);
+        for cut in 0..52 {
+            assert!(VnetHdr::for_tx(&p[..cut], tso).is_none(), "{cut}");
+        }
     }
 
     #[test]

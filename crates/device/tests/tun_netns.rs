@@ -265,6 +265,7 @@ fn tun_in_a_namespace_talks_to_the_kernel() {
         mtu: Some(1400),
         host_address: Some((HOST, 24)),
         netns: Some(ns.clone()),
+        ..Default::default()
     })
     .expect("open TUN in namespace");
     assert_eq!(dev.name(), if_name);

@@ -72,6 +72,14 @@ impl Runtime {
     ) -> io::Result<Runtime> {
         let waker = Waker::new()?;
         let poller = Poller::new(device.readiness_fd(), waker.fd())?;
+        // The engine builds for the device it talks to: TSO segments and
+        // partial checksums only where the device completes them.
+        let offload = device.offload();
+        let mut config = config;
+        config.offload = tunstack_core::OffloadConfig {
+            tso_max_payload: u32::try_from(offload.tso_max_payload).unwrap_or(u32::MAX),
+            tx_checksum: offload.tx_checksum,
+        };
         let mut engine = Engine::new(Stack::new(config));
         engine.trace = options.trace;
         let shared = Arc::new(Shared {

@@ -7,7 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tunstack_core::{Error, Event, Instant, SocketId, State};
+use tunstack_core::{Error, Event, Instant, RxMeta, SocketId, State, TxMeta};
 use tunstack_device::Device;
 
 use crate::error::RtError;
@@ -55,10 +55,14 @@ pub(crate) struct StackThread {
     /// `RX_BATCH` slots of `slot` bytes each.
     rx_buf: Vec<u8>,
     rx_lens: Vec<usize>,
+    /// What the device said about each slot's packet (receive offload).
+    rx_meta: Vec<RxMeta>,
     slot: usize,
     /// Outbound packets of one pass, back to back; `tx_ends[i]` is where packet i ends.
     tx_buf: Vec<u8>,
     tx_ends: Vec<usize>,
+    /// Offload request of each outbound packet (TSO, partial checksum).
+    tx_meta: Vec<TxMeta>,
     /// The device failed; it is no longer read.
     device_failed: bool,
     /// Device errors of this wake-up, reported as events.
@@ -77,8 +81,14 @@ impl StackThread {
         sink: Box<dyn EventSink>,
         poller: Poller,
     ) -> Self {
-        // The largest packet the device can deliver; at least a minimal IPv4 MTU.
-        let slot = device.mtu().clamp(576, 65_535);
+        // The largest packet the device can deliver (64 KiB with receive
+        // offload); at least a minimal IPv4 MTU. Slots are touched only
+        // when filled, so large ones cost address space, not memory.
+        let slot = device
+            .offload()
+            .max_rx_packet
+            .max(device.mtu())
+            .clamp(576, 65_535);
         StackThread {
             shared,
             device,
@@ -86,9 +96,11 @@ impl StackThread {
             poller,
             rx_buf: vec![0; RX_BATCH * slot],
             rx_lens: vec![0; RX_BATCH],
+            rx_meta: vec![RxMeta::default(); RX_BATCH],
             slot,
             tx_buf: Vec::new(),
             tx_ends: Vec::new(),
+            tx_meta: Vec::new(),
             device_failed: false,
             device_errors: Vec::new(),
             rx_errors: 0,
@@ -207,10 +219,13 @@ impl StackThread {
         let mut n = 0;
         while n < RX_BATCH {
             let slot = &mut self.rx_buf[n * self.slot..(n + 1) * self.slot];
-            match self.device.recv(now, slot) {
-                Ok(Some(len)) => {
+            match self.device.recv_meta(now, slot) {
+                Ok(Some((len, meta))) => {
                     // The trait promises len <= slot; clamp rather than trust.
                     self.rx_lens[n] = len.min(self.slot);
+                    self.rx_meta[n] = RxMeta {
+                        checksum_trusted: meta.checksum_trusted(),
+                    };
                     n += 1;
                 }
                 Ok(None) => break,
@@ -234,9 +249,17 @@ impl StackThread {
 
     fn write_device(&mut self, now: Instant) {
         let mut start = 0;
-        for &end in &self.tx_ends {
+        for (&end, meta) in self.tx_ends.iter().zip(&self.tx_meta) {
             self.tx_packets += 1;
-            if self.device.send(now, &self.tx_buf[start..end]).is_err() {
+            let meta = tunstack_device::TxMeta {
+                gso_size: meta.gso_size,
+                checksum_partial: meta.checksum_partial,
+            };
+            if self
+                .device
+                .send_meta(now, &self.tx_buf[start..end], meta)
+                .is_err()
+            {
                 // The trait drops on a full queue without error; an error is
                 // a real failure of this packet, and TCP retransmits.
                 self.tx_errors += 1;
@@ -245,6 +268,7 @@ impl StackThread {
         }
         self.tx_buf.clear();
         self.tx_ends.clear();
+        self.tx_meta.clear();
     }
 
     /// One pass over the engine, with its lock held.
@@ -284,10 +308,16 @@ impl StackThread {
                     events.push(RtEvent::Segment(t));
                 }
             }
-            engine.stack.receive(now, packet);
+            engine.stack.receive_with(now, packet, self.rx_meta[i]);
             if tracing {
                 collect_events(&self.shared, engine, now, false, events, data_bytes);
-                transmit(engine, &mut self.tx_buf, &mut self.tx_ends, events);
+                transmit(
+                    engine,
+                    &mut self.tx_buf,
+                    &mut self.tx_ends,
+                    &mut self.tx_meta,
+                    events,
+                );
             }
         }
         engine.stack.poll(now);
@@ -308,7 +338,13 @@ impl StackThread {
             }
         }
 
-        transmit(engine, &mut self.tx_buf, &mut self.tx_ends, events);
+        transmit(
+            engine,
+            &mut self.tx_buf,
+            &mut self.tx_ends,
+            &mut self.tx_meta,
+            events,
+        );
 
         // `poll(now)` fired everything due by `now`; a deadline not after it
         // would make the thread spin, so never wait less than a moment.
@@ -332,18 +368,22 @@ fn transmit(
     engine: &mut Engine,
     tx_buf: &mut Vec<u8>,
     tx_ends: &mut Vec<usize>,
+    tx_meta: &mut Vec<TxMeta>,
     events: &mut Vec<RtEvent>,
 ) {
     let trace = engine.trace;
-    engine.stack.transmit(&mut |packet: &[u8]| {
-        if trace {
-            if let Some(t) = trace::summarize(Direction::Out, packet) {
-                events.push(RtEvent::Segment(t));
+    engine
+        .stack
+        .transmit_with(&mut |packet: &[u8], meta: TxMeta| {
+            tx_meta.push(meta);
+            if trace {
+                if let Some(t) = trace::summarize(Direction::Out, packet) {
+                    events.push(RtEvent::Segment(t));
+                }
             }
-        }
-        tx_buf.extend_from_slice(packet);
-        tx_ends.push(tx_buf.len());
-    });
+            tx_buf.extend_from_slice(packet);
+            tx_ends.push(tx_buf.len());
+        });
 }
 
 /// Turn the engine's pending events into runtime events. With

@@ -198,13 +198,32 @@ impl Tcb {
     /// of them fit). Options can take room from the payload (SACK blocks
     /// beyond the timestamps the MSS already allows for), so this returns
     /// what actually went: (bytes, FIN sent).
-    fn send_data(&mut self, env: &mut Env, seq: Seq, len: u32, fin: bool) -> (u32, bool) {
+    ///
+    /// With `tso` (new data on a device with segmentation offload) the
+    /// segment may carry up to `OffloadConfig::tso_max_payload` bytes,
+    /// which the device cuts into segments of `room` bytes (the MSS less
+    /// this segment's options, which every piece repeats).
+    fn send_data(
+        &mut self,
+        env: &mut Env,
+        seq: Seq,
+        len: u32,
+        fin: bool,
+        tso: bool,
+    ) -> (u32, bool) {
         let window = self.advertise(env);
         let options = self.options(env, ACK);
         // snd_mss ≥ MIN_MSS (88) and options ≤ 40 bytes: room ≥ 48.
         let room = self.snd_mss.saturating_sub(options.len() as u32).max(1);
-        let (len, fin) = if len > room {
-            (room, false)
+        let max = if tso {
+            let pieces = (env.config.offload.tso_max_payload / room).max(1);
+            room.saturating_mul(pieces)
+        } else {
+            room
+        };
+        let (len, fin) = if len > max {
+            // Cut at a multiple of `room`, so every piece on the wire is full.
+            (max - max % room, false)
         } else {
             (len, fin)
         };
@@ -232,8 +251,49 @@ impl Tcb {
             options,
             payload: (a, b),
         };
-        env.send_tcp(self.local, self.remote, &seg);
+        let gso = if len > room {
+            u16::try_from(room).unwrap_or(u16::MAX)
+        } else {
+            0
+        };
+        env.send_tcp_gso(self.local, self.remote, &seg, gso);
         (len, fin)
+    }
+
+    /// Longest new-data segment for this connection: several MSS when the
+    /// device segments (TSO), one otherwise.
+    fn segment_cap(&self, env: &Env, mss: u32) -> u32 {
+        let tso = env.config.offload.tso_max_payload;
+        // Urgent data goes MSS by MSS: the device would copy one urgent
+        // pointer into every piece.
+        if tso > mss && !self.urgent_mode() {
+            mss * (tso / mss)
+        } else {
+            mss
+        }
+    }
+
+    /// A TSO length `len` (more than one MSS) trimmed the way Linux's
+    /// tcp_mss_split_point does, so the wire sees what MSS-at-a-time
+    /// sending would: limited by a window or the cap, a whole number of
+    /// MSS; with all queued data, the runt tail only if Nagle/cork would
+    /// let it go right behind the full segments (then it goes alone, by the
+    /// one-MSS rules, on a later pass).
+    fn tso_split(&self, len: u32, avail: u32, mss: u32) -> u32 {
+        if len <= mss {
+            return len;
+        }
+        let tail = len % mss;
+        if len < avail {
+            return len - tail;
+        }
+        let hold_tail =
+            (self.cork || !self.nodelay) && !self.send_buf.fin_queued && !self.urgent_mode();
+        if hold_tail {
+            len - tail
+        } else {
+            len
+        }
     }
 
     /// Retransmit the oldest unacknowledged segment (fast retransmit and
@@ -261,7 +321,7 @@ impl Tcb {
         if len == 0 && !fin {
             return 0;
         }
-        let (len, fin) = self.send_data(env, seq, len, fin);
+        let (len, fin) = self.send_data(env, seq, len, fin, false);
         self.note_retransmit(seq, seq + len + fin as u32);
         self.rtt_timing = None;
         self.rtx_ts = Some(self.ts_val(env.now));
@@ -343,7 +403,7 @@ impl Tcb {
         {
             return false;
         }
-        let (len, fin) = self.send_data(env, seq, len, fin);
+        let (len, fin) = self.send_data(env, seq, len, fin, false);
         self.bytes_sent += len as u64;
         self.last_data_sent = env.now;
         self.snd_max = seq + len + fin as u32;
@@ -418,11 +478,20 @@ impl Tcb {
             let wnd = self.snd_wnd.min(self.cc.cwnd().saturating_add(limited));
             let usable = wnd.saturating_sub(flight);
             let avail = data_end.since(self.snd_nxt);
-            let mut len = usable.min(avail).min(mss);
+            // New data may go as one TSO segment of several MSS; resent
+            // data goes one MSS at a time (a hole is rarely longer).
+            let cap = if resend {
+                mss
+            } else {
+                self.segment_cap(env, mss)
+            };
+            let mut len = usable.min(avail).min(cap);
             if resend {
                 if let Some(s) = self.scoreboard.next_sacked(self.snd_nxt) {
                     len = len.min(s.since(self.snd_nxt));
                 }
+            } else {
+                len = self.tso_split(len, avail, mss);
             }
             let fin = self.send_buf.fin_queued && len == avail;
             if len == 0 && !fin {
@@ -446,7 +515,7 @@ impl Tcb {
                 }
             }
             let seq = self.snd_nxt;
-            let (len, fin) = self.send_data(env, seq, len, fin);
+            let (len, fin) = self.send_data(env, seq, len, fin, !resend);
             if !resend {
                 // What went beyond cwnd went by limited transmit.
                 let over = (flight + len).saturating_sub(self.cc.cwnd());

@@ -60,10 +60,13 @@ pub enum SegmentError {
 }
 
 /// Validate `data` (the IP payload) as a TCP segment from `src` to `dst`.
+/// `verify_checksum` false skips the checksum (the device vouched for it:
+/// receive checksum offload).
 pub fn parse(
     data: &[u8],
     src: Ipv4Addr,
     dst: Ipv4Addr,
+    verify_checksum: bool,
 ) -> Result<(TcpHeader, &[u8]), SegmentError> {
     if data.len() < HEADER_LEN {
         return Err(SegmentError::Malformed);
@@ -72,10 +75,12 @@ pub fn parse(
     if offset < HEADER_LEN || offset > data.len() {
         return Err(SegmentError::Malformed);
     }
-    let sum =
-        checksum::pseudo_header(src, dst, ip::PROTO_TCP, data.len()) + checksum::partial(data);
-    if !checksum::verify(sum) {
-        return Err(SegmentError::Checksum);
+    if verify_checksum {
+        let sum =
+            checksum::pseudo_header(src, dst, ip::PROTO_TCP, data.len()) + checksum::partial(data);
+        if !checksum::verify(sum) {
+            return Err(SegmentError::Checksum);
+        }
     }
     let options = options::parse(&data[HEADER_LEN..offset]).map_err(|_| SegmentError::Malformed)?;
     let be16 = |i: usize| u16::from_be_bytes([data[i], data[i + 1]]);
@@ -112,7 +117,10 @@ pub struct SegmentOut<'a> {
     pub payload: (&'a [u8], &'a [u8]),
 }
 
-/// Append an IPv4 packet carrying `seg` to `buf`.
+/// Append an IPv4 packet carrying `seg` to `buf`. With `partial_checksum`
+/// the checksum field gets only the pseudo-header sum, folded and not
+/// complemented, for the device to complete (checksum offload: the data
+/// is not summed here at all).
 pub fn emit(
     buf: &mut Vec<u8>,
     src: Ipv4Addr,
@@ -120,6 +128,7 @@ pub fn emit(
     ttl: u8,
     ip_id: u16,
     seg: &SegmentOut,
+    partial_checksum: bool,
 ) {
     let opt_len = seg.options.len();
     let tcp_len = HEADER_LEN + opt_len + seg.payload.0.len() + seg.payload.1.len();
@@ -137,9 +146,12 @@ pub fn emit(
     seg.options.write(buf);
     buf.extend_from_slice(seg.payload.0);
     buf.extend_from_slice(seg.payload.1);
-    let sum = checksum::pseudo_header(src, dst, ip::PROTO_TCP, tcp_len)
-        + checksum::partial(&buf[start..]);
-    let sum = checksum::finish(sum);
+    let pseudo = checksum::pseudo_header(src, dst, ip::PROTO_TCP, tcp_len);
+    let sum = if partial_checksum {
+        checksum::fold(pseudo)
+    } else {
+        checksum::finish(pseudo + checksum::partial(&buf[start..]))
+    };
     buf[start + 16..start + 18].copy_from_slice(&sum.to_be_bytes());
 }
 
@@ -165,9 +177,9 @@ mod tests {
             payload: (b"ab", b"c"),
         };
         let mut buf = Vec::new();
-        emit(&mut buf, a, b, 64, 1, &seg);
+        emit(&mut buf, a, b, 64, 1, &seg, false);
         let iph = ip::parse(&buf).unwrap();
-        let (h, data) = parse(&buf[iph.header_len..], a, b).unwrap();
+        let (h, data) = parse(&buf[iph.header_len..], a, b, true).unwrap();
         assert_eq!(
             (h.src_port, h.dst_port, h.seq, h.ack, h.flags, h.window),
             (1000, 80, Seq(7), Seq(9), SYN | ACK, 1234)
@@ -177,6 +189,22 @@ mod tests {
         let mut bad = buf.clone();
         let last = bad.len() - 1;
         bad[last] ^= 0x40;
-        assert_eq!(parse(&bad[20..], a, b).unwrap_err(), SegmentError::Checksum);
+        assert_eq!(
+            parse(&bad[20..], a, b, true).unwrap_err(),
+            SegmentError::Checksum
+        );
+        // Trusted (receive offload): the checksum is not looked at.
+        assert!(parse(&bad[20..], a, b, false).is_ok());
+        // A partial checksum plus the data's sum is the full one.
+        let mut partial = Vec::new();
+        emit(&mut partial, a, b, 64, 1, &seg, true);
+        let pseudo = checksum::fold(checksum::pseudo_header(a, b, ip::PROTO_TCP, buf.len() - 20));
+        assert_eq!(u16::from_be_bytes([partial[36], partial[37]]), pseudo);
+        partial[36..38].copy_from_slice(&[0, 0]);
+        let full = checksum::finish(
+            checksum::pseudo_header(a, b, ip::PROTO_TCP, buf.len() - 20)
+                + checksum::partial(&partial[20..]),
+        );
+        assert_eq!(full.to_be_bytes(), [buf[36], buf[37]]);
     }
 }
