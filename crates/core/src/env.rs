@@ -7,6 +7,7 @@ use crate::config::StackConfig;
 use crate::event::Event;
 use crate::ip;
 use crate::stats::Stats;
+use crate::tcp::ack_batch::AckBatch;
 use crate::tcp::isn::IsnGenerator;
 use crate::tcp::segment::{self, SegmentOut, RST};
 use crate::tcp::syn_cookies::CookieKey;
@@ -35,6 +36,8 @@ pub struct Env {
     pub isn: IsnGenerator,
     /// Key of SYN cookies.
     pub cookies: CookieKey,
+    /// ACKs deferred to the end of the current receive batch.
+    pub ack_batch: AckBatch,
     ip_id: u16,
 }
 
@@ -54,6 +57,7 @@ impl Env {
             time_wait: TimeWaitList::default(),
             isn,
             cookies,
+            ack_batch: AckBatch::default(),
             ip_id,
         }
     }

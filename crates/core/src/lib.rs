@@ -3,6 +3,8 @@
 //! The engine never reads a clock, never sleeps and never touches a file
 //! descriptor. Time comes in as [`Instant`] (microseconds on any monotonic
 //! scale the caller chooses), packets come in through [`Stack::receive`],
+//! or, for packets that arrived together, [`Stack::receive_batch`] (one
+//! cumulative ACK per batch, RFC 1122 §4.2.2.21),
 //! packets go out through [`Stack::transmit`], and what happened is reported
 //! through [`Stack::poll_event`]. That is what lets every test run on virtual
 //! time and lets the runtime crate drive it from one thread.

@@ -198,6 +198,39 @@ impl Stack {
         self.settle_timers();
     }
 
+    /// Start a receive batch (RFC 1122 §4.2.2.21, "process all queued
+    /// segments before sending an ACK"): until [`Stack::end_batch`], an ACK
+    /// that only acknowledges in-order data — the every-second-full-segment
+    /// ACK — and the window update after a `tcp_recv` are held back, and
+    /// `end_batch` sends one cumulative ACK per connection (none if a data
+    /// segment carried it meanwhile). Duplicate ACKs for out-of-order data,
+    /// ACKs filling a hole, SACK/D-SACK reports, challenge ACKs, RSTs,
+    /// SYN-ACKs and FIN ACKs stay immediate (see tcp/ack_batch.rs for why
+    /// each). Calling it again while a batch is open does nothing; should
+    /// `end_batch` never come, the delayed-ACK timer sends what is owed.
+    pub fn begin_batch(&mut self) {
+        self.env.ack_batch.active = true;
+    }
+
+    /// End the receive batch begun by [`Stack::begin_batch`]: send the ACKs
+    /// it held back, one per connection. Without an open batch, nothing.
+    pub fn end_batch(&mut self, now: Instant) {
+        self.env.now = now;
+        self.flush_batch_acks();
+        self.settle_timers();
+    }
+
+    /// [`Stack::receive`] for each packet of a batch that arrived together
+    /// (one device read), then the held-back ACKs: a batch of in-order
+    /// full-size segments draws exactly one ACK per connection.
+    pub fn receive_batch<'a>(&mut self, now: Instant, packets: impl IntoIterator<Item = &'a [u8]>) {
+        self.begin_batch();
+        for packet in packets {
+            self.receive(now, packet);
+        }
+        self.end_batch(now);
+    }
+
     /// Fire every timer due at or before `now` (retransmission, TIME_WAIT, ...).
     pub fn poll(&mut self, now: Instant) {
         self.env.now = now;
@@ -441,7 +474,11 @@ impl Stack {
                     return Err(e);
                 }
             }
-            if consumed > 0 && t.state.is_synchronized() && !t.fin_received && t.window_update_due()
+            if consumed > 0
+                && t.state.is_synchronized()
+                && !t.fin_received
+                && t.window_update_due()
+                && !t.defer_ack_to_batch_end(env)
             {
                 t.ack_now = true;
                 t.output(env);

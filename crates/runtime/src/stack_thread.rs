@@ -300,6 +300,11 @@ impl StackThread {
         // follow it in the batch, so a trace reads causally; otherwise all
         // packets go in first and their events are taken once.
         let tracing = engine.trace;
+        // The whole pass is one receive batch (RFC 1122 §4.2.2.21): the
+        // ACKs that only acknowledge in-order data, and the window updates
+        // of the reads below, go once per connection at its end — or ride
+        // on data sent meanwhile. Loss-signalling ACKs stay immediate.
+        engine.stack.begin_batch();
         for i in 0..received {
             let start = i * self.slot;
             let packet = &self.rx_buf[start..start + self.rx_lens[i]];
@@ -324,6 +329,7 @@ impl StackThread {
 
         collect_events(&self.shared, engine, now, true, events, data_bytes);
         let more_reads = drain_pending(&self.shared, engine, now, events, data_bytes);
+        engine.stack.end_batch(now);
 
         let mut finished = false;
         let mut close_deadline = None;

@@ -16,19 +16,22 @@ use crate::env::Env;
 impl Tcb {
     /// `len` bytes of in-order data were received; `hole_filled`: they
     /// joined data held out of order.
-    pub fn ack_in_order_data(&mut self, env: &Env, len: u32, hole_filled: bool) {
+    pub fn ack_in_order_data(&mut self, env: &mut Env, len: u32, hole_filled: bool) {
         if len > self.rcv_seg_max {
             self.rcv_seg_max = len.min(self.rcv_mss);
         }
         let delay = env.config.tcp.delayed_ack.min(MAX_DELAYED_ACK);
         let unacked = self.rcv_nxt.since(self.last_ack_sent);
-        if self.quickack
-            || delay == 0
-            || hole_filled
-            || self.recv_buf.has_ofo()
-            || unacked > self.rcv_seg_max
-        {
+        if self.quickack || delay == 0 || hole_filled || self.recv_buf.has_ofo() {
+            // Asked for per segment, or the peer's loss recovery runs on
+            // it: never deferred to the end of a batch (ack_batch.rs).
             self.ack_now = true;
+        } else if unacked > self.rcv_seg_max {
+            // Only the ACK clock: inside a receive batch, one cumulative
+            // ACK at its end (RFC 1122 §4.2.2.21).
+            if !self.defer_ack_to_batch_end(env) {
+                self.ack_now = true;
+            }
         } else if self.timers.delack.is_none() {
             self.timers.delack = Some(env.now + delay);
         }

@@ -1,5 +1,6 @@
 //! TCP per RFC 9293. One file per mechanism; see DESIGN.md for the map.
 
+pub(crate) mod ack_batch;
 pub mod cc;
 pub(crate) mod delayed_ack;
 pub(crate) mod icmp_error;

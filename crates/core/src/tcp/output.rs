@@ -37,6 +37,7 @@ impl Tcb {
     fn ack_sent(&mut self) {
         self.last_ack_sent = self.rcv_nxt;
         self.ack_now = false;
+        self.ack_batched = false;
         self.timers.delack = None;
     }
 

@@ -65,6 +65,9 @@ pub struct Tcb {
     pub want_writable: bool,
     /// An ACK must go out (piggybacked if data is sent anyway).
     pub ack_now: bool,
+    /// An ACK of in-order data waits for the end of the receive batch
+    /// (ack_batch.rs); any segment we send settles it.
+    pub ack_batched: bool,
     /// The completing ACK was dropped because the accept queue was full.
     pub accept_overflow: bool,
     /// ACK every data segment at once (TCP_QUICKACK).
@@ -214,6 +217,7 @@ impl Tcb {
             readable_signalled: false,
             want_writable: false,
             ack_now: false,
+            ack_batched: false,
             accept_overflow: false,
             quickack: tcp.quick_ack,
             cork: false,
