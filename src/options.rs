@@ -59,6 +59,7 @@ pub struct NativeTcpOptions {
     pub keep_alive_probes: Option<u32>,
     pub user_timeout_ms: Option<f64>,
     pub congestion_control: Option<String>,
+    pub abc_limit: Option<u32>,
     pub quick_ack: Option<bool>,
 }
 
@@ -251,6 +252,9 @@ impl NativeTcpOptions {
         }
         if let Some(v) = self.quick_ack {
             c.quick_ack = v;
+        }
+        if let Some(v) = self.abc_limit {
+            c.abc_limit = v;
         }
         if let Some(name) = &self.congestion_control {
             c.congestion_control = congestion_algorithm(name)?;

@@ -87,6 +87,7 @@ export interface NativeTcpOptions {
   userTimeoutMs?: number;
   /** 'cubic' (default) or 'reno'. */
   congestionControl?: string;
+  abcLimit?: number;
   quickAck?: boolean;
 }
 

@@ -166,6 +166,13 @@ export interface TcpOptions {
    */
   congestionControl?: CongestionControl;
   /**
+   * Most segments one ACK may add to the congestion window in slow start
+   * (RFC 3465's L, which it recommends as 2). Default 0: every byte an
+   * ACK covers counts, as in Linux — receivers that coalesce ACKs (GRO)
+   * acknowledge dozens of segments at once, and a limit makes slow start crawl.
+   */
+  abcLimit?: number;
+  /**
    * Quick-ACK mode for new connections (Linux TCP_QUICKACK): acknowledge
    * every data segment at once instead of delaying ACKs (every second
    * full-size segment, or after 40 ms). Default false, as Linux. Sockets

@@ -148,6 +148,11 @@ pub struct TcpConfig {
     /// net.ipv4.tcp_congestion_control: CUBIC); sockets can change it with
     /// `tcp_set_congestion_control`.
     pub congestion_control: CongestionAlgorithm,
+    /// Most segments one ACK may add to cwnd in slow start (RFC 3465's L;
+    /// it recommends 2). 0, the default, counts every byte an ACK covers,
+    /// as Linux does: peers that coalesce ACKs (GRO) send one per dozens
+    /// of segments, and a limit would make slow start crawl.
+    pub abc_limit: u32,
 }
 
 impl Default for TcpConfig {
@@ -181,6 +186,7 @@ impl Default for TcpConfig {
             keepalive_probes: 9,
             user_timeout: 0,
             congestion_control: CongestionAlgorithm::Cubic,
+            abc_limit: 0,
         }
     }
 }

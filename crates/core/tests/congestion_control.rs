@@ -159,7 +159,12 @@ fn cubic_fast_convergence_lowers_w_max() {
 fn reno_appropriate_byte_counting() {
     let mut cc = Controller::new(CongestionAlgorithm::Reno, MSS);
     assert_eq!(cc.cwnd(), 10 * MSS, "IW = 10 (RFC 6928)");
-    // Slow start: a stretch ACK of 4 segments counts at most L = 2 SMSS.
+    // By default (Linux) a stretch ACK counts every byte it covers.
+    let mut linux = Controller::new(CongestionAlgorithm::Reno, MSS);
+    linux.on_ack(0, 40 * MSS, MSS, 0);
+    assert_eq!(linux.cwnd(), 50 * MSS);
+    // With RFC 3465's L = 2 SMSS, a stretch ACK of 4 segments adds 2.
+    cc.set_abc_limit(2);
     cc.on_ack(0, 4 * MSS, MSS, 0);
     assert_eq!(cc.cwnd(), 12 * MSS);
     // Small ACKs count their bytes, not one MSS each.

@@ -265,7 +265,11 @@ impl Tcb {
             rescue_rxt: None,
             rxt_marks: RetransmitMarks::default(),
             tlp_out: false,
-            cc: Controller::new(tcp.congestion_control, snd_mss),
+            cc: {
+                let mut cc = Controller::new(tcp.congestion_control, snd_mss);
+                cc.set_abc_limit(tcp.abc_limit);
+                cc
+            },
             last_data_sent: env.now,
             timers: Timers::default(),
             persist_backoff: 0,

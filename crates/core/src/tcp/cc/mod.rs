@@ -38,8 +38,8 @@ pub fn initial_window(mss: u32) -> u32 {
         .min(mss.saturating_mul(2).max(INITIAL_WINDOW_BYTES))
 }
 
-/// Appropriate byte counting limit in slow start, in segments (RFC 3465
-/// §2.2: L = 2·SMSS).
+/// RFC 3465 §2.2's appropriate-byte-counting limit in slow start, in
+/// segments (L = 2·SMSS), for [`Controller::set_abc_limit`].
 pub const ABC_LIMIT_SEGMENTS: u32 = 2;
 
 /// A congestion-control algorithm, chosen per stack
@@ -125,6 +125,8 @@ pub struct Controller {
     cwnd: u32,
     ssthresh: u32,
     alg: Algorithm,
+    /// Most segments one ACK may add in slow start; 0 = no limit.
+    abc_limit: u32,
 }
 
 impl Controller {
@@ -135,13 +137,25 @@ impl Controller {
             cwnd: initial_window(mss),
             ssthresh: u32::MAX,
             alg: Algorithm::new(a),
+            abc_limit: 0,
         }
     }
 
     /// Restart from the initial window (the MSS became known), keeping
-    /// the algorithm.
+    /// the algorithm and the slow-start limit.
     pub fn reset(&mut self, mss: u32) {
+        let abc_limit = self.abc_limit;
         *self = Controller::new(self.algorithm(), mss);
+        self.abc_limit = abc_limit;
+    }
+
+    /// Limit what one ACK may add to cwnd in slow start to `segments`
+    /// MSS (RFC 3465 §2.2 recommends 2); 0 counts every byte an ACK
+    /// covers, as Linux's tcp_slow_start does. A receiver that coalesces
+    /// ACKs (GRO, or our own per-batch ACKs) sends one per dozens of
+    /// segments: with a limit, slow start would crawl.
+    pub fn set_abc_limit(&mut self, segments: u32) {
+        self.abc_limit = segments;
     }
 
     /// The algorithm in use.
@@ -187,11 +201,21 @@ impl Controller {
         }
         if self.cwnd < self.ssthresh {
             // Slow start with appropriate byte counting (RFC 3465): grow
-            // by the bytes ACKed, at most L = 2·SMSS per ACK, so a
-            // stretch ACK neither stalls growth nor bursts.
-            self.cwnd = self
-                .cwnd
-                .saturating_add(acked.min(ABC_LIMIT_SEGMENTS * mss));
+            // by the bytes ACKed (at most the configured L per ACK), and
+            // not past ssthresh — what is left over counts toward
+            // congestion avoidance, as in Linux's tcp_slow_start.
+            let grow = match self.abc_limit {
+                0 => acked,
+                l => acked.min(l.saturating_mul(mss)),
+            };
+            let room = self.ssthresh - self.cwnd;
+            self.cwnd = self.cwnd.saturating_add(grow.min(room));
+            let rest = grow.saturating_sub(room);
+            if rest > 0 {
+                let cwnd = self.cwnd;
+                self.cwnd =
+                    dispatch!(&mut self.alg, a => a.on_avoidance_ack(now, cwnd, rest, mss, srtt));
+            }
         } else {
             let cwnd = self.cwnd;
             self.cwnd =

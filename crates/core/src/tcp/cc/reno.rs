@@ -51,6 +51,7 @@ mod tests {
     fn slow_start_then_avoidance_then_losses() {
         let mss = 1000;
         let mut r = Controller::new(CongestionAlgorithm::Reno, mss);
+        r.set_abc_limit(2);
         assert_eq!(r.cwnd(), 10_000, "IW = 10 segments");
         r.on_ack(0, 5000, mss, 0);
         assert_eq!(r.cwnd(), 12_000, "ABC: at most L = 2 MSS per ACK");
