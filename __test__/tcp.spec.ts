@@ -134,6 +134,20 @@ test('connect from localAddress and localPort: our own address works, another is
   t.like(err, { code: 'EADDRNOTAVAIL', syscall: 'bind', address: '10.99.0.1' });
 });
 
+test('typeOfService: set per socket, inherited from the server, ECN bits masked, range checked', async (t) => {
+  const p = await pair();
+  t.teardown(() => p.close());
+  const accepted = new Promise<Socket>((resolve) => p.server.createServer({ typeOfService: 0xb8 }, resolve).listen(7));
+  const sock = p.client.connect({ host: SERVER_IP, port: 7 });
+  await once(sock, 'connect');
+  t.is((await within(accepted, 'accept')).getTypeOfService(), 0xb8);
+  t.is(sock.getTypeOfService(), 0);
+  t.is(sock.setTypeOfService(0x28 | 0b11).getTypeOfService(), 0x28);
+  t.throws(() => sock.setTypeOfService(256), { code: 'ERR_OUT_OF_RANGE' });
+  t.throws(() => p.server.createServer({ typeOfService: -1 }), { code: 'ERR_OUT_OF_RANGE' });
+  sock.destroy();
+});
+
 test('resetAndDestroy sends RST: the peer gets ECONNRESET', async (t) => {
   const p = await pair();
   t.teardown(() => p.close());

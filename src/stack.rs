@@ -177,6 +177,29 @@ impl NativeStack {
         })
     }
 
+    /// IP_TOS on a connection, or on a listener (inherited by its connections).
+    #[napi]
+    pub fn tcp_set_tos(&self, id: i64, tos: u32) -> Result<()> {
+        guard(|| {
+            let tos =
+                u8::try_from(tos).map_err(|_| invalid(format!("tos must be 0..255, got {tos}")))?;
+            self.runtime
+                .tcp_set_tos(socket_id(id)?, tos)
+                .map_err(|e| runtime_error("setTypeOfService", e))
+        })
+    }
+
+    /// The DS field of a connection or listener.
+    #[napi]
+    pub fn tcp_tos(&self, id: i64) -> Result<u32> {
+        guard(|| {
+            self.runtime
+                .tcp_tos(socket_id(id)?)
+                .map(u32::from)
+                .map_err(|e| runtime_error("getTypeOfService", e))
+        })
+    }
+
     /// SO_OOBINLINE on a connection, or on a listener (inherited on accept).
     #[napi]
     pub fn tcp_set_urgent_inline(&self, id: i64, inline: bool) -> Result<()> {

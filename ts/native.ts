@@ -249,6 +249,10 @@ export interface NativeStack {
   tcpWriteUrgent(id: number, data: Buffer): number;
   /** SO_OOBINLINE on a connection, or on a listener (inherited on accept). */
   tcpSetUrgentInline(id: number, inline: boolean): void;
+  /** IP_TOS of a connection or listener (the ECN bits are ignored). */
+  tcpSetTos(id: number, tos: number): void;
+  /** The DS field of a connection or listener. */
+  tcpTos(id: number): number;
   /** Read credit: while false the runtime leaves data in the engine, so the window closes. */
   tcpSetReading(id: number, reading: boolean): void;
   tcpShutdown(id: number): void;

@@ -19,6 +19,8 @@ export interface ServerOptions
   > {
   /** Accepted sockets start paused (no reading, so the window closes) until `resume()`. */
   pauseOnConnect?: boolean;
+  /** IP_TOS of the listener's connections, from their SYN-ACK on (see {@link Socket.setTypeOfService}). */
+  typeOfService?: number;
   /** highWaterMark of accepted sockets, both sides. */
   highWaterMark?: number;
 }
@@ -76,6 +78,10 @@ export class Server extends EventEmitter {
     this.#d = d;
     this.#options = { ...options };
     if (options.congestionControl !== undefined) checkCongestionControl(options.congestionControl);
+    const tos = options.typeOfService;
+    if (tos !== undefined && (!Number.isInteger(tos) || tos < 0 || tos > 255)) {
+      throw Object.assign(new RangeError(`typeOfService must be an integer 0..255, got ${String(tos)}`), { code: 'ERR_OUT_OF_RANGE' });
+    }
     if (connectionListener) this.on('connection', connectionListener);
   }
 
@@ -132,6 +138,7 @@ export class Server extends EventEmitter {
     if (cc !== undefined) this.#d.native.tcpSetCongestionControl(id, cc);
     // Set on the listener, so a connection has it before any of its data is read.
     if (this.#options.urgentInline) this.#d.native.tcpSetUrgentInline(id, true);
+    if (this.#options.typeOfService !== undefined) this.#d.native.tcpSetTos(id, this.#options.typeOfService);
     const local = this.#d.native.localAddress(id);
     this.#address = { address: local?.address ?? host, family: 'IPv4', port: local?.port ?? port };
     process.nextTick(() => {

@@ -344,6 +344,28 @@ export class Socket extends Duplex {
   }
 
   /**
+   * IP_TOS (RFC 9293 MUST-48), as node's `setTypeOfService`: the DS field
+   * of what this connection sends from now on. The two ECN bits are
+   * ignored (they are the stack's), as Linux does for TCP.
+   * @param tos - 0..255
+   * @returns this
+   */
+  setTypeOfService(tos: number): this {
+    if (!Number.isInteger(tos) || tos < 0 || tos > 255) {
+      throw Object.assign(new RangeError(`tos must be an integer 0..255, got ${String(tos)}`), { code: 'ERR_OUT_OF_RANGE' });
+    }
+    const id = this.#id;
+    if (id !== undefined && !this.#d.closed) this.#call(() => this.#d.native.tcpSetTos(id, tos));
+    return this;
+  }
+
+  /** @returns the DS field this connection sends (a server's `typeOfService` for accepted ones); 0 once closed. */
+  getTypeOfService(): number {
+    const id = this.#id;
+    return id === undefined || this.#d.closed ? 0 : (this.#call(() => this.#d.native.tcpTos(id)) ?? 0);
+  }
+
+  /**
    * Emit 'timeout' after `ms` of inactivity (no data in or out). As in
    * node:net the socket is not closed: the listener decides. 0 turns it off.
    * @param ms - idle time, ms

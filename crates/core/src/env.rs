@@ -125,15 +125,15 @@ impl Env {
     ) {
         let id = self.next_ip_id();
         let mut buf = self.tx.buffer();
-        ip::write_header(
-            &mut buf,
-            self.config.address,
+        let h = ip::HeaderFields {
+            src: self.config.address,
             dst,
             protocol,
-            self.config.ttl,
+            ttl: self.config.ttl,
+            tos: 0,
             id,
-            len,
-        );
+        };
+        ip::write_header(&mut buf, &h, len);
         write(&mut buf);
         self.tx.push(buf);
         self.stats.ip_out_requests += 1;

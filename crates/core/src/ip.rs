@@ -79,20 +79,32 @@ pub fn parse(packet: &[u8]) -> Result<Ipv4Header, IpError> {
     })
 }
 
+/// The fields of an outbound header, besides its length.
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderFields {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub protocol: u8,
+    pub ttl: u8,
+    /// The DS field (DSCP and ECN).
+    pub tos: u8,
+    pub id: u16,
+}
+
 /// Append a 20-byte header for a payload of `payload_len` bytes (DF set:
-/// we do path MTU the simple way, by never exceeding the link MTU).
-pub fn write_header(
-    buf: &mut Vec<u8>,
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    protocol: u8,
-    ttl: u8,
-    id: u16,
-    payload_len: usize,
-) {
+/// path MTU discovery, RFC 1191).
+pub fn write_header(buf: &mut Vec<u8>, h: &HeaderFields, payload_len: usize) {
+    let HeaderFields {
+        src,
+        dst,
+        protocol,
+        ttl,
+        tos,
+        id,
+    } = *h;
     let start = buf.len();
     let total = (HEADER_LEN + payload_len).min(u16::MAX as usize) as u16;
-    buf.extend_from_slice(&[0x45, 0]);
+    buf.extend_from_slice(&[0x45, tos]);
     buf.extend_from_slice(&total.to_be_bytes());
     buf.extend_from_slice(&id.to_be_bytes());
     buf.extend_from_slice(&FLAG_DF.to_be_bytes());
@@ -114,15 +126,15 @@ mod tests {
 
     fn sample() -> Vec<u8> {
         let mut b = Vec::new();
-        write_header(
-            &mut b,
-            Ipv4Addr::new(10, 0, 0, 1),
-            Ipv4Addr::new(10, 0, 0, 2),
-            PROTO_TCP,
-            64,
-            7,
-            4,
-        );
+        let h = HeaderFields {
+            src: Ipv4Addr::new(10, 0, 0, 1),
+            dst: Ipv4Addr::new(10, 0, 0, 2),
+            protocol: PROTO_TCP,
+            ttl: 64,
+            tos: 0,
+            id: 7,
+        };
+        write_header(&mut b, &h, 4);
         b.extend_from_slice(&[1, 2, 3, 4]);
         b
     }

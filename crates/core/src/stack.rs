@@ -524,6 +524,27 @@ impl Stack {
         Ok(())
     }
 
+    /// IP_TOS (RFC 9293 MUST-48): the DS field of what the connection (or
+    /// a listener's future connections) sends. The two ECN bits are
+    /// ignored, as Linux does for TCP: they belong to the stack.
+    pub fn tcp_set_tos(&mut self, id: SocketId, tos: u8) -> Result<(), Error> {
+        let tos = tos & !0b11;
+        if let Some(l) = self.sockets.listener_mut(id) {
+            l.tos = tos;
+            return Ok(());
+        }
+        self.sockets.tcb_mut(id).ok_or(Error::BadHandle)?.tos = tos;
+        Ok(())
+    }
+
+    /// The DS field set with [`Stack::tcp_set_tos`].
+    pub fn tcp_tos(&self, id: SocketId) -> Result<u8, Error> {
+        if let Some(l) = self.sockets.listener(id) {
+            return Ok(l.tos);
+        }
+        self.sockets.tcb(id).map(|t| t.tos).ok_or(Error::BadHandle)
+    }
+
     /// True once the peer's FIN has been received and all data before it read.
     pub fn tcp_at_eof(&self, id: SocketId) -> bool {
         self.sockets

@@ -526,3 +526,30 @@ fn the_ttl_of_what_we_send_is_configurable() {
         assert_eq!(syn[8], want);
     }
 }
+
+#[test]
+fn the_ds_field_is_set_per_listener_and_per_connection() {
+    // RFC 9293 MUST-48 (IP_TOS). The ECN bits are the stack's: masked.
+    let mut h = Harness::new(config());
+    let l = h
+        .stack
+        .tcp_listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), 4)
+        .unwrap();
+    h.stack.tcp_set_tos(l, 0xb8 | 0b11).unwrap();
+    assert_eq!(h.stack.tcp_tos(l), Ok(0xb8));
+    h.feed(&Seg::new(40000, 80, SYN, 1000, 0));
+    let synack = h.out_raw().pop().expect("SYN-ACK");
+    assert_eq!(synack[1], 0xb8, "the SYN-ACK already carries it");
+    let iss = parse_tcp(&synack).seq;
+    h.feed(&Seg::new(40000, 80, ACK, 1001, iss.wrapping_add(1)));
+    let id = h.stack.tcp_accept(l).unwrap();
+    assert_eq!(h.stack.tcp_tos(id), Ok(0xb8));
+    // Changed on the connection: the next segment carries the new value.
+    h.stack.tcp_set_tos(id, 0x28).unwrap();
+    h.stack.tcp_send(h.now, id, b"af11").unwrap();
+    let data = h.out_raw().pop().expect("data");
+    assert_eq!(data[1], 0x28);
+    // A RST for a port nobody listens on carries none.
+    h.feed(&Seg::new(40001, 81, SYN, 7, 0));
+    assert_eq!(h.out_raw().pop().expect("RST")[1], 0);
+}

@@ -210,6 +210,17 @@ impl Runtime {
         Ok(n)
     }
 
+    /// IP_TOS on a connection or (inherited by accepted ones) a listener.
+    pub fn tcp_set_tos(&self, id: SocketId, tos: u8) -> Result<()> {
+        self.engine()?.stack.tcp_set_tos(id, tos)?;
+        Ok(())
+    }
+
+    /// The DS field set with [`Runtime::tcp_set_tos`].
+    pub fn tcp_tos(&self, id: SocketId) -> Result<u8> {
+        Ok(self.engine()?.stack.tcp_tos(id)?)
+    }
+
     /// SO_OOBINLINE on a connection or (inherited by accepted ones) a listener.
     pub fn tcp_set_urgent_inline(&self, id: SocketId, inline: bool) -> Result<()> {
         let mut engine = self.engine()?;

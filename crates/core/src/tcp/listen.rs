@@ -55,6 +55,8 @@ pub struct Listener {
     pub last_cookie_at: Option<Instant>,
     /// SO_OOBINLINE, inherited by accepted connections (urgent.rs).
     pub urgent_inline: bool,
+    /// IP_TOS, inherited by connections from their SYN-ACK on.
+    pub tos: u8,
 }
 
 impl Listener {
@@ -74,6 +76,7 @@ impl Listener {
             cookies_failed: 0,
             last_cookie_at: None,
             urgent_inline: false,
+            tos: 0,
         }
     }
 
@@ -273,14 +276,15 @@ impl Stack {
         iss: Seq,
         init: impl FnOnce(&mut Tcb, &Env),
     ) -> SocketId {
-        let cc = self
+        let (cc, tos) = self
             .sockets
             .listener(lid)
-            .and_then(|l| l.congestion_control);
+            .map_or((None, 0), |l| (l.congestion_control, l.tos));
         let env = &self.env;
         let id = self.sockets.insert_with(|id| {
             let mut t = Tcb::new(id, local, remote, iss, env);
             t.parent = Some(lid);
+            t.tos = tos;
             if let Some(a) = cc {
                 t.cc.set_algorithm(a);
             }

@@ -64,6 +64,7 @@ impl Tcb {
             flags: flags | if urgent.is_some() { URG } else { 0 },
             window,
             urgent: urgent.unwrap_or(0),
+            tos: self.tos,
             options,
             payload: (&[], &[]),
         };
@@ -110,6 +111,7 @@ impl Tcb {
             flags,
             window,
             urgent: 0,
+            tos: self.tos,
             options,
             payload: (&[], &[]),
         };
@@ -249,6 +251,7 @@ impl Tcb {
             flags,
             window,
             urgent: urgent.unwrap_or(0),
+            tos: self.tos,
             options,
             payload: (a, b),
         };
@@ -625,6 +628,7 @@ pub fn reply_rst(
         flags,
         window: 0,
         urgent: 0,
+        tos: 0,
         options: OutOptions::default(),
         payload: (&[], &[]),
     };

@@ -113,6 +113,8 @@ pub struct SegmentOut<'a> {
     pub window: u16,
     /// The urgent pointer field (0 unless `flags` has URG).
     pub urgent: u16,
+    /// The IP header's DS field (DSCP; the ECN bits stay 0).
+    pub tos: u8,
     pub options: OutOptions,
     pub payload: (&'a [u8], &'a [u8]),
 }
@@ -132,7 +134,15 @@ pub fn emit(
 ) {
     let opt_len = seg.options.len();
     let tcp_len = HEADER_LEN + opt_len + seg.payload.0.len() + seg.payload.1.len();
-    ip::write_header(buf, src, dst, ip::PROTO_TCP, ttl, ip_id, tcp_len);
+    let h = ip::HeaderFields {
+        src,
+        dst,
+        protocol: ip::PROTO_TCP,
+        ttl,
+        tos: seg.tos,
+        id: ip_id,
+    };
+    ip::write_header(buf, &h, tcp_len);
     let start = buf.len();
     buf.extend_from_slice(&seg.src_port.to_be_bytes());
     buf.extend_from_slice(&seg.dst_port.to_be_bytes());
@@ -170,6 +180,7 @@ mod tests {
             flags: SYN | ACK,
             window: 1234,
             urgent: 0,
+            tos: 0,
             options: OutOptions {
                 mss: Some(1460),
                 ..Default::default()

@@ -207,6 +207,7 @@ pub fn send_cookie(env: &mut Env, local: SocketAddrV4, remote: SocketAddrV4, syn
             sack: Default::default(),
         },
         urgent: 0,
+        tos: 0,
         payload: (&[], &[]),
     };
     env.send_tcp(local, remote, &seg);

@@ -50,6 +50,9 @@ pub struct Tcb {
     /// §4.2.3.9 "soft" errors): reported instead of ETIMEDOUT if the
     /// retransmissions give up, as Linux's sk_err_soft. Progress clears it.
     pub soft_error: Option<Error>,
+    /// The DS field of what we send (IP_TOS; RFC 9293 MUST-48), DSCP
+    /// bits only: the ECN bits are the stack's, as Linux masks them.
+    pub tos: u8,
     /// The listener while this is a half-open or not-yet-accepted child.
     pub parent: Option<SocketId>,
     /// Completed and waiting in the parent's accept queue.
@@ -208,6 +211,7 @@ impl Tcb {
             state: State::Closed,
             error: None,
             soft_error: None,
+            tos: 0,
             parent: None,
             in_accept_queue: false,
             orphan: false,
