@@ -9,11 +9,11 @@ use crate::ip::{self, Ipv4Header};
 use std::net::Ipv4Addr;
 
 const ECHO_REPLY: u8 = 0;
-const DEST_UNREACHABLE: u8 = 3;
+pub(crate) const DEST_UNREACHABLE: u8 = 3;
 const SOURCE_QUENCH: u8 = 4;
 const PORT_UNREACHABLE: u8 = 3;
 const ECHO_REQUEST: u8 = 8;
-const TIME_EXCEEDED: u8 = 11;
+pub(crate) const TIME_EXCEEDED: u8 = 11;
 const PARAMETER_PROBLEM: u8 = 12;
 
 /// An ICMP error about a packet we sent, as the transport needs it.

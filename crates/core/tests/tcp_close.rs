@@ -267,18 +267,25 @@ fn orphan_receiving_data_resets() {
     assert!(h.stack.netstat().is_empty());
 }
 
-#[test]
-fn new_syn_ends_time_wait_on_a_listening_port() {
+/// An accepted connection (MSL 30 s) that we closed first, so TIME_WAIT is
+/// on our (server) side, released as its owner would. Returns the
+/// harness, the listener, our ISS+1 and the peer's.
+fn server_in_time_wait() -> (Harness, SocketId, u32, u32) {
     let mut c = config();
     c.tcp.msl = 30 * SEC;
     let (mut h, l, id, iss1, peer) = accepted(c, 1460, 65535);
-    // We close first: TIME_WAIT is on our (server) side.
     h.stack.tcp_shutdown(h.now, id).unwrap();
     h.expect(&[exp(ACK | FIN, iss1, peer, 0)]);
     h.feed(&Seg::new(40000, 80, ACK | FIN, peer, iss1 + 1));
     h.expect(&[exp(ACK, iss1 + 1, peer + 1, 0)]);
     assert_eq!(h.state(id), State::TimeWait);
     h.stack.tcp_release(h.now, id);
+    (h, l, iss1, peer)
+}
+
+#[test]
+fn new_syn_ends_time_wait_on_a_listening_port() {
+    let (mut h, l, iss1, peer) = server_in_time_wait();
     // An old-looking SYN is just ACKed (challenge), TIME_WAIT stays.
     h.feed(&Seg::new(40000, 80, SYN, peer - 10, 0));
     h.expect(&[exp(ACK, iss1 + 1, peer + 1, 0)]);
@@ -298,16 +305,8 @@ fn new_syn_ends_time_wait_on_a_listening_port() {
 
 #[test]
 fn a_restarted_server_listens_over_time_wait_unless_reuse_address_is_off() {
-    let mut c = config();
-    c.tcp.msl = 30 * SEC;
-    let (mut h, l, id, iss1, peer) = accepted(c, 1460, 65535);
-    h.stack.tcp_shutdown(h.now, id).unwrap();
-    h.expect(&[exp(ACK | FIN, iss1, peer, 0)]);
-    h.feed(&Seg::new(40000, 80, ACK | FIN, peer, iss1 + 1));
-    h.expect(&[exp(ACK, iss1 + 1, peer + 1, 0)]);
-    assert_eq!(h.state(id), State::TimeWait);
+    let (mut h, l, _, _) = server_in_time_wait();
     let entered = h.now;
-    h.stack.tcp_release(h.now, id);
     // The server process "exits": its listener goes, TIME_WAIT stays.
     h.stack.tcp_release(h.now, l);
     let port80 = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80);

@@ -204,8 +204,9 @@ fn rst_answering_our_syn_is_connection_refused() {
     );
 }
 
-#[test]
-fn simultaneous_open() {
+/// An active open from port 5555 whose SYN crossed the peer's (ISS 9000):
+/// we answered with SYN-ACK and sit in SYN-RECEIVED. Returns our ISS.
+fn crossed_syns() -> (Harness, SocketId, u32) {
     let mut h = Harness::new(config());
     let id = h
         .stack
@@ -214,10 +215,15 @@ fn simultaneous_open() {
     let syn = h.out().pop().unwrap();
     assert_eq!(syn.src_port, 5555);
     let iss = syn.seq;
-    // The peer's SYN crosses ours.
     h.feed(&Seg::new(80, 5555, SYN, 9000, 0).mss(1200));
     h.expect(&[exp(SYN | ACK, iss, 9001, 0)]);
     assert_eq!(h.state(id), State::SynReceived);
+    (h, id, iss)
+}
+
+#[test]
+fn simultaneous_open() {
+    let (mut h, id, iss) = crossed_syns();
     h.take_events();
     // Then its SYN-ACK for our SYN arrives.
     h.feed(&Seg::new(80, 5555, SYN | ACK, 9000, iss.wrapping_add(1)));
@@ -486,15 +492,7 @@ fn rst_in_syn_received_after_a_simultaneous_open_refuses_the_connection() {
     // from. Reached from SYN-SENT (an active open), a RST means "connection
     // refused" — not a return to LISTEN, which only a passive open has
     // (rst_from_the_client_removes_the_half_open_entry).
-    let mut h = Harness::new(config());
-    let id = h
-        .stack
-        .tcp_connect(0, SocketAddrV4::new(PEER, 80), Some(5555))
-        .unwrap();
-    let iss = h.out().pop().unwrap().seq;
-    h.feed(&Seg::new(80, 5555, SYN, 9000, 0));
-    h.expect(&[exp(SYN | ACK, iss, 9001, 0)]);
-    assert_eq!(h.state(id), State::SynReceived);
+    let (mut h, id, _) = crossed_syns();
     h.take_events();
     h.feed(&Seg::new(80, 5555, RST, 9001, 0));
     h.silent();

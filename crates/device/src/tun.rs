@@ -661,31 +661,22 @@ impl TunDevice {
     fn read_one(&mut self, buf: &mut [u8]) -> io::Result<Option<(usize, VnetHdr)>> {
         let mut hdr = [0u8; VNET_HDR_LEN];
         loop {
-            let n = if self.vnet_hdr {
-                let iov = [
-                    libc::iovec {
-                        iov_base: hdr.as_mut_ptr().cast::<libc::c_void>(),
-                        iov_len: VNET_HDR_LEN,
-                    },
-                    libc::iovec {
-                        iov_base: buf.as_mut_ptr().cast::<libc::c_void>(),
-                        iov_len: buf.len(),
-                    },
-                ];
-                // SAFETY: both iovecs describe live, writable buffers of the
-                // stated lengths that outlive the call.
-                unsafe { libc::readv(self.fd.as_raw_fd(), iov.as_ptr(), 2) }
-            } else {
-                // SAFETY: reads at most buf.len() bytes into a live,
-                // writable buffer from an fd we own.
-                unsafe {
-                    libc::read(
-                        self.fd.as_raw_fd(),
-                        buf.as_mut_ptr().cast::<libc::c_void>(),
-                        buf.len(),
-                    )
-                }
-            };
+            let iov = [
+                libc::iovec {
+                    iov_base: hdr.as_mut_ptr().cast::<libc::c_void>(),
+                    iov_len: VNET_HDR_LEN,
+                },
+                libc::iovec {
+                    iov_base: buf.as_mut_ptr().cast::<libc::c_void>(),
+                    iov_len: buf.len(),
+                },
+            ];
+            // Without a virtio-net header, only the packet's iovec.
+            let iov = if self.vnet_hdr { &iov[..] } else { &iov[1..] };
+            // SAFETY: every iovec describes a live, writable buffer of the
+            // stated length that outlives the call; the fd is ours.
+            let n =
+                unsafe { libc::readv(self.fd.as_raw_fd(), iov.as_ptr(), iov.len() as libc::c_int) };
             if n < 0 {
                 let e = io::Error::last_os_error();
                 match e.kind() {
@@ -726,30 +717,21 @@ impl TunDevice {
     fn write_one(&mut self, hdr: &VnetHdr, packet: &[u8]) -> io::Result<()> {
         let hdr = hdr.encode();
         loop {
-            let n = if self.vnet_hdr {
-                let iov = [
-                    libc::iovec {
-                        iov_base: hdr.as_ptr() as *mut libc::c_void,
-                        iov_len: VNET_HDR_LEN,
-                    },
-                    libc::iovec {
-                        iov_base: packet.as_ptr() as *mut libc::c_void,
-                        iov_len: packet.len(),
-                    },
-                ];
-                // SAFETY: both iovecs describe live buffers of the stated
-                // lengths; writev only reads through them.
-                unsafe { libc::writev(self.fd.as_raw_fd(), iov.as_ptr(), 2) }
-            } else {
-                // SAFETY: writes packet.len() bytes from a live slice to an
-                // fd we own.
-                unsafe {
-                    libc::write(
-                        self.fd.as_raw_fd(),
-                        packet.as_ptr().cast::<libc::c_void>(),
-                        packet.len(),
-                    )
-                }
+            let iov = [
+                libc::iovec {
+                    iov_base: hdr.as_ptr() as *mut libc::c_void,
+                    iov_len: VNET_HDR_LEN,
+                },
+                libc::iovec {
+                    iov_base: packet.as_ptr() as *mut libc::c_void,
+                    iov_len: packet.len(),
+                },
+            ];
+            let iov = if self.vnet_hdr { &iov[..] } else { &iov[1..] };
+            // SAFETY: every iovec describes a live buffer of the stated
+            // length; writev only reads through them; the fd is ours.
+            let n = unsafe {
+                libc::writev(self.fd.as_raw_fd(), iov.as_ptr(), iov.len() as libc::c_int)
             };
             if n >= 0 {
                 self.stats.tx_packets += 1;

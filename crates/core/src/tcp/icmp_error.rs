@@ -17,14 +17,12 @@
 
 use crate::error::Error;
 use crate::event::{IcmpAction, IcmpNote, Note};
-use crate::icmp::QuotedError;
+use crate::icmp::{QuotedError, DEST_UNREACHABLE, TIME_EXCEEDED};
 use crate::stack::Stack;
 use crate::tcp::seq::Seq;
 use crate::tcp::state::State;
 use std::net::SocketAddrV4;
 
-const DEST_UNREACHABLE: u8 = 3;
-const TIME_EXCEEDED: u8 = 11;
 const FRAGMENTATION_NEEDED: u8 = 4;
 /// Linux's ip_rt_min_pmtu: the smallest path MTU an ICMP message may set.
 const MIN_PMTU: u32 = 552;
