@@ -21,12 +21,16 @@ test('a stalled reader closes the window; write() false until drain; all bytes a
   let sawFalse = false;
   let drains = 0;
   sock.on('drain', () => drains++);
+  let server: Socket | undefined;
   const writer = (async () => {
     const CHUNK = 16 * 1024;
     for (let off = 0; off < payload.length; off += CHUNK) {
       if (!sock.write(payload.subarray(off, off + CHUNK))) {
         sawFalse = true;
-        await once(sock, 'drain');
+        // On a stall, say where both ends stood (windows, queues, timers).
+        await once(sock, 'drain').catch((err: Error) => {
+          throw new Error(`${err.message} at byte ${off}; client ${JSON.stringify(sock.info())}; server ${JSON.stringify(server?.info())}`);
+        });
       }
     }
     sock.end();
@@ -34,6 +38,7 @@ test('a stalled reader closes the window; write() false until drain; all bytes a
 
   // The server never reads: its stream buffer fills, then its receive buffer.
   const s = await within(accepted, 'accept');
+  server = s;
   await within(zeroOut, 'server advertises a zero window');
   await within(zeroIn, 'client receives the zero window');
   t.true(sawFalse, 'write() returned false');
