@@ -102,22 +102,10 @@ export class Dispatcher {
         else process.emitWarning(err.message, { code: err.code, type: 'TunstackWarning' });
         return;
       }
-      case 'state':
-      case 'retransmit':
-      case 'rst-sent':
-      case 'rst-received':
-      case 'challenge-ack':
-      case 'icmp':
-      case 'congestion':
-      case 'zero-window':
-      case 'window-probe':
-      case 'window-reopen':
-      case 'window-update':
-      case 'listen':
-        if (ev.id !== undefined && this.#stack.listenerCount('tcp') > 0) {
-          for (const tcp of toStackTcpEvents(ev)) this.#stack.emit('tcp', tcp);
-        }
-        break;
+    }
+    const tcp = ev.type === 'listen' || CONNECTION_TCP_EVENTS.has(ev.type);
+    if (tcp && ev.id !== undefined && this.#stack.listenerCount('tcp') > 0) {
+      for (const e of toStackTcpEvents(ev)) this.#stack.emit('tcp', e);
     }
     if (ev.id === undefined) return;
     this.sinks.get(ev.id)?.handleNative(ev);
@@ -167,6 +155,25 @@ export function toStackTcpEvents(ev: NativeEvent): StackTcpEvent[] {
   out.push({ type: 'congestion', id, cause, cwnd, ssthresh });
   return out;
 }
+
+/**
+ * The native event types that are a connection's opt-in `'tcp'` events
+ * (the stack, the socket and the server each pass them on).
+ * @internal
+ */
+export const CONNECTION_TCP_EVENTS: ReadonlySet<string> = new Set([
+  'state',
+  'retransmit',
+  'rst-sent',
+  'rst-received',
+  'challenge-ack',
+  'icmp',
+  'congestion',
+  'zero-window',
+  'window-probe',
+  'window-reopen',
+  'window-update',
+]);
 
 /** @internal */
 export function toStackTcpEvent(ev: NativeEvent): StackTcpEvent {

@@ -5,7 +5,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { Dispatcher } from './dispatch.js';
-import { toListenEvent, toStackTcpEvents } from './dispatch.js';
+import { CONNECTION_TCP_EVENTS, toListenEvent, toStackTcpEvents } from './dispatch.js';
 import { fromNative } from './errors.js';
 import type { NativeEvent } from './native.js';
 import { checkCongestionControl, Socket, type SocketOptions } from './socket.js';
@@ -279,19 +279,16 @@ export class Server extends EventEmitter {
 
   /** @internal */
   handleNative(ev: NativeEvent): void {
+    if (CONNECTION_TCP_EVENTS.has(ev.type)) {
+      // The listener's own (its state changes).
+      if (this.listenerCount('tcp') > 0) {
+        for (const { id: _id, ...tcp } of toStackTcpEvents(ev)) this.emit('tcp', tcp as TcpEvent);
+      }
+      return;
+    }
     switch (ev.type) {
       case 'acceptable':
         this.#acceptAll();
-        return;
-      case 'state':
-      case 'retransmit':
-      case 'rst-sent':
-      case 'rst-received':
-      case 'challenge-ack':
-      case 'congestion':
-        if (this.listenerCount('tcp') > 0) {
-          for (const { id: _id, ...tcp } of toStackTcpEvents(ev)) this.emit('tcp', tcp as TcpEvent);
-        }
         return;
       case 'listen':
         if (this.listenerCount('tcp') > 0) this.emit('tcp', toListenEvent(ev));

@@ -5,7 +5,7 @@
 
 import { Duplex } from 'node:stream';
 import type { Dispatcher } from './dispatch.js';
-import { toStackTcpEvents } from './dispatch.js';
+import { CONNECTION_TCP_EVENTS, toStackTcpEvents } from './dispatch.js';
 import { fromNative, systemError } from './errors.js';
 import type { NativeEvent } from './native.js';
 import { checkCongestionControl, type SocketOptions } from './socket_options.js';
@@ -550,24 +550,15 @@ export class Socket extends Duplex {
 
   /** @internal */
   handleNative(ev: NativeEvent): void {
+    if (CONNECTION_TCP_EVENTS.has(ev.type)) {
+      if (ev.type === 'state') this.#state = ev.to as TcpState;
+      if (this.listenerCount('tcp') > 0) {
+        for (const { id: _id, ...tcp } of toStackTcpEvents(ev)) this.emit('tcp', tcp as TcpEvent);
+      }
+      if (this.#observing) this.#observedState();
+      return;
+    }
     switch (ev.type) {
-      case 'state':
-      case 'retransmit':
-      case 'rst-sent':
-      case 'rst-received':
-      case 'challenge-ack':
-      case 'icmp':
-      case 'congestion':
-      case 'zero-window':
-      case 'window-probe':
-      case 'window-reopen':
-      case 'window-update':
-        if (ev.type === 'state') this.#state = ev.to as TcpState;
-        if (this.listenerCount('tcp') > 0) {
-          for (const { id: _id, ...tcp } of toStackTcpEvents(ev)) this.emit('tcp', tcp as TcpEvent);
-        }
-        if (this.#observing) this.#observedState();
-        return;
       case 'closed':
         this.#nativeClosed = true;
         if (!this.destroyed) this.#onClosed(ev.error);
