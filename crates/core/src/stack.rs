@@ -570,15 +570,8 @@ impl Stack {
         if self.sockets.listener(id).is_some() {
             return Err(Error::InvalidInput);
         }
-        self.with_tcb(now, id, |t, env| {
-            if t.recv_buf.is_empty() || matches!(t.state, State::TimeWait | State::Closed) {
-                return t.shutdown(env);
-            }
-            t.recv_buf.clear();
-            t.reset(env, ResetReason::UnreadData);
-            Ok(())
-        })
-        .unwrap_or(Err(Error::BadHandle))
+        self.with_tcb(now, id, |t, env| t.close(env))
+            .unwrap_or(Err(Error::BadHandle))
     }
 
     /// Send RST now and drop the connection (`resetAndDestroy`).
@@ -617,17 +610,10 @@ impl Stack {
                 t.orphan = true;
                 t.terminate(&mut self.env, None);
             }
-            _ if !t.recv_buf.is_empty() && !matches!(t.state, State::TimeWait) => {
-                // Closing with unread data resets (RFC 9293 §3.10.4, as
-                // Linux does): the peer learns its data was not consumed.
-                t.orphan = true;
-                t.recv_buf.clear();
-                t.reset(&mut self.env, ResetReason::UnreadData);
-            }
             _ => {
                 t.orphan = true;
+                let _ = t.close(&mut self.env);
                 t.recv_buf.clear();
-                let _ = t.shutdown(&mut self.env);
                 if t.state == State::FinWait2 {
                     t.timers.close = Some(now + 2 * self.env.config.tcp.msl);
                 }

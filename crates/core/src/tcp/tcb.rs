@@ -17,7 +17,7 @@ use super::urgent::Urgent;
 use crate::config::MAX_BUFFER;
 use crate::env::Env;
 use crate::error::Error;
-use crate::event::{CongestionCause, Event, Note, WindowEvent};
+use crate::event::{CongestionCause, Event, Note, ResetReason, WindowEvent};
 use crate::stack::{SocketId, TcpInfo};
 use crate::time::Instant;
 use std::net::SocketAddrV4;
@@ -642,6 +642,18 @@ impl Tcb {
 }
 
 impl Tcb {
+    /// close(2): with received data still unread, RST (RFC 9293 §3.10.4,
+    /// as Linux's tcp_close: the peer learns its data was not consumed);
+    /// otherwise FIN after the queued data.
+    pub fn close(&mut self, env: &mut Env) -> Result<(), Error> {
+        if self.recv_buf.is_empty() || matches!(self.state, State::TimeWait | State::Closed) {
+            return self.shutdown(env);
+        }
+        self.recv_buf.clear();
+        self.reset(env, ResetReason::UnreadData);
+        Ok(())
+    }
+
     /// Half-close (RFC 9293 §3.10.4 CLOSE, for the sending direction):
     /// queue a FIN after all queued data.
     pub fn shutdown(&mut self, env: &mut Env) -> Result<(), Error> {
