@@ -121,6 +121,8 @@ pub mod rng;
 pub mod trace;
 #[cfg(target_os = "linux")]
 pub mod tun;
+#[cfg(target_os = "linux")]
+pub mod vnet_hdr;
 
 pub use impaired::ImpairedDevice;
 pub use impairment::{Impairment, ImpairmentConfig, ImpairmentStats};
