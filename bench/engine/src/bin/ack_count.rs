@@ -12,9 +12,11 @@
 //!
 //! Usage: cargo run --release -p tunstack-bench --bin ack_count [MEGABYTES]   (default 64)
 
-use std::net::{Ipv4Addr, SocketAddrV4};
-use tunstack_core::{Event, Instant, Stack, StackConfig};
+#[path = "../virtual_pair.rs"]
+mod virtual_pair;
+use tunstack_core::{Event, Instant, StackConfig};
 use tunstack_device::{Impairment, ImpairmentConfig};
+use virtual_pair::VirtualPair;
 
 const MS: u64 = 1_000;
 /// Packets per device read, as the runtime's `RX_BATCH`.
@@ -36,9 +38,6 @@ fn run(bytes: u64, rate_bps: u64, delay: u64, wakeup: u64, batched: bool) -> Run
         c.tcp.recv_buffer = 4 << 20;
         c
     };
-    let (ca, sa) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
-    let mut client = Stack::new(config(ca, 1));
-    let mut server = Stack::new(config(sa, 2));
     let link = |seed| {
         Impairment::new(ImpairmentConfig {
             delay_us: delay,
@@ -48,14 +47,15 @@ fn run(bytes: u64, rate_bps: u64, delay: u64, wakeup: u64, batched: bool) -> Run
         })
         .with_queue_limit(1 << 20)
     };
-    let (mut c2s, mut s2c) = (link(3), link(4));
-    let listener = server
-        .tcp_listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), 8)
-        .expect("listen");
+    let VirtualPair {
+        mut client,
+        mut server,
+        mut c2s,
+        mut s2c,
+        listener,
+        id,
+    } = virtual_pair::connect(config, link);
     let mut now: Instant = 0;
-    let id = client
-        .tcp_connect(now, SocketAddrV4::new(sa, 80), None)
-        .expect("connect");
     let chunk = vec![0x5au8; 256 << 10];
     let mut conn = None;
     let mut buf = Vec::with_capacity(4 << 20);

@@ -8,10 +8,12 @@
 //!
 //! Usage: cwnd-trace [OUT.svg]   (default bench/out/cwnd.svg)
 
+#[path = "../virtual_pair.rs"]
+mod virtual_pair;
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, SocketAddrV4};
-use tunstack_core::{CongestionAlgorithm, CongestionCause, Event, Instant, Stack, StackConfig};
+use tunstack_core::{CongestionAlgorithm, CongestionCause, Event, Instant, StackConfig};
 use tunstack_device::{Impairment, ImpairmentConfig};
+use virtual_pair::VirtualPair;
 
 const MS: u64 = 1_000;
 const DURATION: Instant = 30_000 * MS;
@@ -38,9 +40,6 @@ fn run(alg: CongestionAlgorithm) -> Trace {
         c.tcp.recv_buffer = 8 << 20;
         c
     };
-    let (ca, sa) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
-    let mut client = Stack::new(config(ca, 1));
-    let mut server = Stack::new(config(sa, 2));
     let link = |seed| {
         Impairment::new(ImpairmentConfig {
             loss: LOSS,
@@ -49,14 +48,15 @@ fn run(alg: CongestionAlgorithm) -> Trace {
             ..Default::default()
         })
     };
-    let (mut c2s, mut s2c) = (link(3), link(4));
-    let listener = server
-        .tcp_listen(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 80), 8)
-        .expect("listen");
+    let VirtualPair {
+        mut client,
+        mut server,
+        mut c2s,
+        mut s2c,
+        listener,
+        id,
+    } = virtual_pair::connect(config, link);
     let mut now: Instant = 0;
-    let id = client
-        .tcp_connect(now, SocketAddrV4::new(sa, 80), None)
-        .expect("connect");
     let chunk = vec![0x5au8; 256 << 10];
     let mut conn = None;
     let mut buf = Vec::with_capacity(1 << 20);
